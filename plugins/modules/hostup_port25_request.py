@@ -1,0 +1,211 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, hostup.cloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: hostup_port25_request
+short_description: Ask HostUp to unblock outbound SMTP (port 25) for a VPS
+version_added: 0.1.0
+description:
+  - Files an outbound SMTP port 25 unblock request for one VPS with
+    C(POST /api/v2/support/port25-requests), unless a request for that VPS is already pending.
+  - HostUp answers a second request for the same VPS with HTTP 409, which this module reports as
+    C(changed=false), so a playbook can run it on every provisioning run.
+  - HostUp accepts requests only from accounts verified with BankID, or for a VPS prepaid annually or longer.
+  - Needs an API key with the C(write:support) scope, plus C(read:vm) when the VPS is given by name or IP address.
+author:
+  - hostup.cloud contributors
+extends_documentation_fragment:
+  - hostup.cloud.api
+attributes:
+  check_mode:
+    support: partial
+    details:
+      - The v2 API cannot show whether a request is already pending, so check mode always predicts
+        C(changed=true). It sends only the reads needed to find the VPS, never the request itself.
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+    details:
+      - A second run finds the pending request (HTTP 409) and reports no change.
+  action_group:
+    support: full
+    membership:
+      - hostup.cloud.all
+options:
+  vps_id:
+    description:
+      - Public id of the VPS (V(vps_...)), as listed by M(hostup.cloud.hostup_vps_info).
+      - With O(vps_id) the module sends exactly one request.
+      - Exactly one of O(vps_id), O(vps_name) and O(ip_address) is required.
+    type: str
+  vps_name:
+    description:
+      - Display name of the VPS, compared exactly (case-sensitively).
+      - When no name matches exactly but some differ only in case, the module fails and lists them.
+    type: str
+  ip_address:
+    description:
+      - Primary IP address of the VPS.
+    type: str
+  reason:
+    description:
+      - How the server will use outbound SMTP. HostUp support reads it when the request is not approved automatically.
+      - Must not be empty.
+    type: str
+    required: true
+  wait_timeout:
+    description:
+      - Seconds to keep trying while HostUp answers that the VPS is not ready yet (HTTP 409 C(vps_not_ready)),
+        which is normal right after the VPS was ordered.
+      - After that the module fails and says the VPS never became ready. V(0) tries once.
+    type: int
+    default: 600
+seealso:
+  - module: hostup.cloud.hostup_ticket_state
+  - module: hostup.cloud.hostup_vps_info
+  - name: HostUp port 25 request API
+    description: The endpoint this module calls.
+    link: https://developer.hostup.se/endpoints/support/post-v2-support-port25-requests
+"""
+
+EXAMPLES = r"""
+- name: Ask HostUp to unblock port 25 for the mail server
+  hostup.cloud.hostup_port25_request:
+    vps_id: vps_01hxa3b4c5d6e7f8g9h0j1k2m3
+    reason: >-
+      Transactional mail for example.com from authenticated users, with bounce handling
+      and abuse monitoring.
+  delegate_to: localhost
+
+- name: Find the VPS by its primary IP instead of its id
+  hostup.cloud.hostup_port25_request:
+    ip_address: 192.0.2.10
+    reason: Outbound mail for example.org (Postfix, DKIM signed, rate limited).
+  delegate_to: localhost
+  register: port25
+
+- name: Tell whether HostUp has decided yet
+  ansible.builtin.debug:
+    msg: "Port 25 request for {{ port25.port25_request.vps_id }} is {{ port25.port25_request.status }}"
+"""
+
+RETURN = r"""
+port25_request:
+  description:
+    - The port 25 request. After filing, as HostUp returned it.
+    - When a request was already pending, only what is known (the VPS fields, RV(port25_request.status=pending)
+      and RV(port25_request.conflict_code)); the other fields are V(null).
+    - In check mode, the request the module would file.
+  returned: success
+  type: dict
+  contains:
+    id:
+      description: Public id of the request (V(p25_...)); V(null) when not filed by this run.
+      type: str
+      returned: success
+      sample: p25_01hxa3b4c5d6e7f8g9h0j1k2m3
+    vps_id:
+      description: Public id of the VPS.
+      type: str
+      returned: success
+      sample: vps_01hxa3b4c5d6e7f8g9h0j1k2m3
+    vps_name:
+      description: Display name of the VPS, when known.
+      type: str
+      returned: success
+      sample: mail.example.com
+    ip_address:
+      description: The VPS IP address the request is for, when known.
+      type: str
+      returned: success
+      sample: 203.0.113.10
+    status:
+      description: V(pending), V(approved), V(rejected) or V(unknown).
+      type: str
+      returned: success
+      sample: pending
+    reason:
+      description: The reason that was filed; V(null) when the request was already pending.
+      type: str
+      returned: success
+    requested_at:
+      description: When the request was filed (ISO 8601), when known.
+      type: str
+      returned: success
+      sample: "2026-06-03T03:25:00.000Z"
+    resolved_at:
+      description: When HostUp decided, or V(null) while pending.
+      type: str
+      returned: success
+    conflict_code:
+      description:
+        - The C(code) of HostUp's HTTP 409 answer when a request was already there, so that different
+          conflicts can be told apart; V(null) otherwise.
+      type: str
+      returned: success
+      sample: port25_request_pending
+api_error:
+  description: The API's RFC 7807 error document, when an API call failed.
+  returned: failure
+  type: dict
+  contains:
+    status:
+      description: HTTP status.
+      type: int
+      returned: always
+    code:
+      description: HostUp's stable error code.
+      type: str
+      returned: always
+    title:
+      description: Short title.
+      type: str
+      returned: always
+    detail:
+      description: Human-readable detail.
+      type: str
+      returned: always
+    request_id:
+      description: HostUp's request id, for support.
+      type: str
+      returned: always
+    errors:
+      description: Field errors (C(pointer), C(detail), C(code)) for C(invalid_request).
+      type: list
+      elements: dict
+      returned: always
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hostup.cloud.plugins.module_utils._module_support import argument_spec, run_module
+from ansible_collections.hostup.cloud.plugins.module_utils._port25 import request_port25_unblock
+
+OPTIONS = dict(
+    vps_id=dict(type="str"),
+    vps_name=dict(type="str"),
+    ip_address=dict(type="str"),
+    reason=dict(type="str", required=True),
+    wait_timeout=dict(type="int", default=600),
+)
+MUTUALLY_EXCLUSIVE = [("vps_id", "vps_name", "ip_address")]
+REQUIRED_ONE_OF = [("vps_id", "vps_name", "ip_address")]
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(**OPTIONS), mutually_exclusive=MUTUALLY_EXCLUSIVE,
+                           required_one_of=REQUIRED_ONE_OF, supports_check_mode=True)
+    params = module.params
+    run_module(module, request_port25_unblock, reason=params["reason"], vps_id=params["vps_id"],
+               vps_name=params["vps_name"], ip_address=params["ip_address"],
+               wait_timeout=params["wait_timeout"], check_mode=module.check_mode)
+
+
+if __name__ == "__main__":
+    main()
