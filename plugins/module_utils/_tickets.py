@@ -107,3 +107,21 @@ def _unwrap(data):
     if isinstance(data, dict) and isinstance(data.get("data"), dict) and "status" not in data:
         return data["data"]
     return data
+
+
+def ticket_info(client, ticket_id=None, status=None, department_slug=None):
+    """The task result of hostup_ticket_info: one ticket's detail by id, or the filtered list of summaries."""
+    if ticket_id is not None:
+        try:
+            tickets = [get_ticket(client, ticket_id)]
+        except HostupApiError as exc:
+            if exc.status != 404:
+                raise
+            tickets = []
+        if status is not None:
+            tickets = [t for t in tickets if t.get("status") == status]
+        if department_slug is not None:
+            tickets = [t for t in tickets if t.get("department_slug") == department_slug]
+    else:
+        tickets = list_tickets(client, status=status, department_slug=department_slug)
+    return {"changed": False, "tickets": tickets}

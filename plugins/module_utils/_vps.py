@@ -80,3 +80,17 @@ def _only_one(matches, what):
         raise HostupInputError("%d VPSes are %s; use vps_id to pick one: %s" % (
             len(matches), what, "; ".join(describe_vps(v) for v in matches)))
     return matches[0]
+
+
+def vps_info(client, vps_id=None, name=None, primary_ip=None):
+    """The task result of hostup_vps_info: every VPS that matches all the given filters (exact comparison)."""
+    if vps_id is not None:
+        vps = get_vps(client, vps_id)
+        found = [vps] if vps is not None else []
+    else:
+        found = list_vps(client, name=name, primary_ip=primary_ip)
+    if name is not None:
+        found = [vps for vps in found if vps.get("name") == name]
+    if primary_ip is not None:
+        found = [vps for vps in found if vps.get("primary_ip") == primary_ip]
+    return {"changed": False, "vps": found}

@@ -1,0 +1,130 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, hostup.cloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: hostup_ticket_info
+short_description: Read HostUp support tickets
+version_added: 0.1.0
+description:
+  - Reads one support ticket by id (the full detail, with its messages), or lists the account's tickets
+    (summaries), following every page.
+  - Needs an API key with the C(read:support) scope.
+author:
+  - hostup.cloud contributors
+extends_documentation_fragment:
+  - hostup.cloud.api
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Only reads; runs the same in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+  action_group:
+    support: full
+    membership:
+      - hostup.cloud.all
+options:
+  id:
+    description:
+      - Public ticket id (V(tkt_...)) or numeric ticket number. An unknown ticket gives an empty list.
+    type: str
+  status:
+    description:
+      - Only tickets with this status.
+    type: str
+    choices: [open, answered, customer_reply, in_progress, on_hold, closed]
+  department_slug:
+    description:
+      - Only tickets of this department.
+    type: str
+seealso:
+  - module: hostup.cloud.hostup_ticket_state
+"""
+
+EXAMPLES = r"""
+- name: List the open tickets of the VPS department
+  hostup.cloud.hostup_ticket_info:
+    status: open
+    department_slug: vps
+  delegate_to: localhost
+  register: open_tickets
+
+- name: Read one ticket with its messages
+  hostup.cloud.hostup_ticket_info:
+    id: "149943"
+  delegate_to: localhost
+  register: one
+"""
+
+RETURN = r"""
+tickets:
+  description:
+    - The tickets with snake_case keys. With O(id), a list of at most one detailed ticket
+      (with C(body), C(messages), C(attachments)); otherwise summaries.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Public ticket id.
+      type: str
+      returned: always
+      sample: tkt_01hxa3b4c5d6e7f8g9h0j1k2m3
+    number:
+      description: Customer-facing ticket number.
+      type: str
+      returned: always
+      sample: "149943"
+    subject:
+      description: Subject.
+      type: str
+      returned: always
+    status:
+      description: Status.
+      type: str
+      returned: always
+      sample: open
+    priority:
+      description: Priority.
+      type: str
+      returned: always
+    department_slug:
+      description: Department slug.
+      type: str
+      returned: always
+    messages:
+      description: The conversation.
+      type: list
+      elements: dict
+      returned: with O(id)
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hostup.cloud.plugins.module_utils._module_support import argument_spec, run_module
+from ansible_collections.hostup.cloud.plugins.module_utils._tickets import ticket_info
+
+OPTIONS = dict(
+    id=dict(type="str"),
+    status=dict(type="str", choices=["open", "answered", "customer_reply", "in_progress", "on_hold", "closed"]),
+    department_slug=dict(type="str"),
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(**OPTIONS), supports_check_mode=True)
+    params = module.params
+    run_module(module, ticket_info, ticket_id=params["id"], status=params["status"],
+               department_slug=params["department_slug"])
+
+
+if __name__ == "__main__":
+    main()
