@@ -168,7 +168,7 @@ def ticket_path_id(value):
 
 
 def _path_id(value, pattern, rule):
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise HostupInputError("invalid id %s: %s" % (json.dumps(value) if isinstance(value, str) else repr(value), rule))
     return quote(value, safe="")
 
