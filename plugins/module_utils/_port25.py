@@ -54,7 +54,8 @@ def request_port25_unblock(client, reason, vps_id=None, vps_name=None, ip_addres
     try:
         response = _post_until_ready(client, {"vpsId": vps["id"], "reason": reason}, wait_timeout)
     except HostupApiError as exc:
-        if exc.status != 409:
+        # A vps_not_ready that outlived wait_timeout is a failure, not a pending request.
+        if exc.status != 409 or exc.code == NOT_READY_CODE:
             raise
         record = _request_record(known, conflict_code=exc.code)
         if exc.ambiguous:
