@@ -21,6 +21,7 @@ author:
   - hostup.cloud contributors
 extends_documentation_fragment:
   - hostup.cloud.api
+  - hostup.cloud.attributes
 attributes:
   check_mode:
     support: partial
@@ -35,8 +36,6 @@ attributes:
       - A second run finds the pending request (HTTP 409) and reports no change.
   action_group:
     support: full
-    membership:
-      - hostup.cloud.all
 options:
   vps_id:
     description:

@@ -20,6 +20,7 @@ author:
   - hostup.cloud contributors
 extends_documentation_fragment:
   - hostup.cloud.api
+  - hostup.cloud.attributes
 attributes:
   check_mode:
     support: full
@@ -31,8 +32,6 @@ attributes:
     support: full
   action_group:
     support: full
-    membership:
-      - hostup.cloud.all
 options:
   id:
     description:

@@ -18,6 +18,7 @@ author:
   - hostup.cloud contributors
 extends_documentation_fragment:
   - hostup.cloud.api
+  - hostup.cloud.attributes
 attributes:
   check_mode:
     support: full
@@ -29,8 +30,6 @@ attributes:
     support: full
   action_group:
     support: full
-    membership:
-      - hostup.cloud.all
 options:
   id:
     description:

@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, hostup.cloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    # What each attribute means; every module states its own support level.
+    DOCUMENTATION = r"""
+attributes:
+  check_mode:
+    description: Can run in check mode and predict whether it would change anything, without changing it.
+  diff_mode:
+    description: Shows what it changes (or would change, in check mode) when run with C(--diff).
+  idempotent:
+    description:
+      - Run twice with the same options, the second run reports no change and changes nothing on HostUp.
+  action_group:
+    description: Part of the C(hostup.cloud.all) action group, so C(module_defaults) for C(group/hostup.cloud.all) apply.
+    support: full
+    membership:
+      - hostup.cloud.all
+"""
