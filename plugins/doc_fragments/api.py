@@ -47,7 +47,9 @@ options:
     type: bool
     default: true
 requirements:
-  - requests
+  - requests (on the controller)
 notes:
-  - 'The API calls run wherever the task runs; use C(delegate_to: localhost) to keep them on the controller.'
+  - The API calls run on the controller, inside the Ansible worker, whatever host the task targets;
+    the task's C(environment) keyword still supplies E(HOSTUP_API_KEY), E(HOSTUP_API_URL) and proxy variables
+    (E(HTTPS_PROXY), E(HTTP_PROXY), E(NO_PROXY)) for that task only.
 """

@@ -17,6 +17,15 @@ attributes:
   idempotent:
     description:
       - Run twice with the same options, the second run reports no change and changes nothing on HostUp.
+  action:
+    description: Has an action plugin that does the work on the controller.
+    support: full
+    details:
+      - The API calls run in the Ansible worker process on the controller; no module is sent to any host,
+        so the managed hosts need neither Python nor C(requests), and C(delegate_to) makes no difference.
+  async:
+    description: Can run with the C(async) keyword.
+    support: none
   action_group:
     description: Part of the C(hostup.cloud.all) action group, so C(module_defaults) for C(group/hostup.cloud.all) apply.
     support: full

@@ -252,7 +252,7 @@ class HostupClient(object):
     """Talks to the HostUp v2 API. One instance (one HTTP session) per task run or inventory parse."""
 
     def __init__(self, api_key, api_url=DEFAULT_API_URL, timeout=30, retries=5, validate_certs=True,
-                 user_agent="hostup.cloud", proxies=None, sleep=time.sleep, clock=time.monotonic):
+                 user_agent="hostup.cloud", proxies=None, ca_bundle=None, sleep=time.sleep, clock=time.monotonic):
         if requests is None:
             raise HostupInputError("the Python library 'requests' is required")
         if not isinstance(api_key, str) or not api_key.strip():
@@ -272,7 +272,8 @@ class HostupClient(object):
         self._session.trust_env = proxies is None
         if proxies:
             self._session.proxies.update(proxies)
-        self._session.verify = validate_certs
+        # Without trust_env requests no longer reads REQUESTS_CA_BUNDLE itself, so the caller passes it.
+        self._session.verify = (ca_bundle or True) if validate_certs else False
         self._session.headers.update({
             "Authorization": "Bearer %s" % api_key.strip(),
             "Accept": "application/json",

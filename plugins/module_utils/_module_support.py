@@ -40,7 +40,7 @@ def argument_spec(**module_options):
     return spec
 
 
-def client_from_params(params, proxies=None):
+def client_from_params(params, proxies=None, ca_bundle=None):
     return HostupClient(
         api_key=params["api_key"],
         api_url=params["api_url"],
@@ -49,16 +49,17 @@ def client_from_params(params, proxies=None):
         validate_certs=params["validate_certs"],
         user_agent=USER_AGENT,
         proxies=proxies,
+        ca_bundle=ca_bundle,
     )
 
 
-def run_module(module, logic, **logic_args):
-    """Build the client, run a module's logic and exit: the failure path is one clear line, no traceback."""
+def run_module(module, run_task):
+    """Build the client, run ``run_task(client, params, check_mode)`` and exit: a failure is one clear line."""
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"))
     try:
         with client_from_params(module.params) as client:
-            result = logic(client, **logic_args)
+            result = run_task(client, module.params, module.check_mode)
     except HostupError as exc:
         module.fail_json(msg=str(exc), **exc.to_result())
     for warning in result.pop("warnings", []):

@@ -18,7 +18,7 @@ description:
   - HostUp accepts requests only from accounts verified with BankID, or for a VPS prepaid annually or longer.
   - Needs an API key with the C(write:support) scope, plus C(read:vm) when the VPS is given by name or IP address.
 author:
-  - hostup.cloud contributors
+  - hostup.cloud maintainers (@hostup-cloud)
 extends_documentation_fragment:
   - hostup.cloud.api
   - hostup.cloud.attributes
@@ -80,13 +80,11 @@ EXAMPLES = r"""
     reason: >-
       Transactional mail for example.com from authenticated users, with bounce handling
       and abuse monitoring.
-  delegate_to: localhost
 
 - name: Find the VPS by its primary IP instead of its id
   hostup.cloud.hostup_port25_request:
     ip_address: 192.0.2.10
     reason: Outbound mail for example.org (Postfix, DKIM signed, rate limited).
-  delegate_to: localhost
   register: port25
 
 - name: Tell whether HostUp has decided yet
@@ -197,13 +195,17 @@ MUTUALLY_EXCLUSIVE = [("vps_id", "vps_name", "ip_address")]
 REQUIRED_ONE_OF = [("vps_id", "vps_name", "ip_address")]
 
 
+def run_task(client, params, check_mode):
+    """The module's work, shared by the module process and the controller-side action plugin."""
+    return request_port25_unblock(client, reason=params["reason"], vps_id=params["vps_id"],
+                                  vps_name=params["vps_name"], ip_address=params["ip_address"],
+                                  wait_timeout=params["wait_timeout"], check_mode=check_mode)
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(**OPTIONS), mutually_exclusive=MUTUALLY_EXCLUSIVE,
                            required_one_of=REQUIRED_ONE_OF, supports_check_mode=True)
-    params = module.params
-    run_module(module, request_port25_unblock, reason=params["reason"], vps_id=params["vps_id"],
-               vps_name=params["vps_name"], ip_address=params["ip_address"],
-               wait_timeout=params["wait_timeout"], check_mode=module.check_mode)
+    run_module(module, run_task)
 
 
 if __name__ == "__main__":

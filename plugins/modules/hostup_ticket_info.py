@@ -15,7 +15,7 @@ description:
     (summaries), following every page.
   - Needs an API key with the C(read:support) scope.
 author:
-  - hostup.cloud contributors
+  - hostup.cloud maintainers (@hostup-cloud)
 extends_documentation_fragment:
   - hostup.cloud.api
   - hostup.cloud.attributes
@@ -53,13 +53,11 @@ EXAMPLES = r"""
   hostup.cloud.hostup_ticket_info:
     status: open
     department_slug: vps
-  delegate_to: localhost
   register: open_tickets
 
 - name: Read one ticket with its messages
   hostup.cloud.hostup_ticket_info:
     id: "149943"
-  delegate_to: localhost
   register: one
 """
 
@@ -118,11 +116,15 @@ OPTIONS = dict(
 )
 
 
+def run_task(client, params, check_mode):
+    """The module's work, shared by the module process and the controller-side action plugin."""
+    return ticket_info(client, ticket_id=params["id"], status=params["status"],
+                       department_slug=params["department_slug"])
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(**OPTIONS), supports_check_mode=True)
-    params = module.params
-    run_module(module, ticket_info, ticket_id=params["id"], status=params["status"],
-               department_slug=params["department_slug"])
+    run_module(module, run_task)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ description:
   - A ticket whose status is C(unknown) (or any status HostUp has not documented) is left alone and the task fails.
   - Needs an API key with the C(read:support) and C(write:support) scopes.
 author:
-  - hostup.cloud contributors
+  - hostup.cloud maintainers (@hostup-cloud)
 extends_documentation_fragment:
   - hostup.cloud.api
   - hostup.cloud.attributes
@@ -57,13 +57,11 @@ EXAMPLES = r"""
   hostup.cloud.hostup_ticket_state:
     id: tkt_01hxa3b4c5d6e7f8g9h0j1k2m3
     state: closed
-  delegate_to: localhost
 
 - name: Reopen a ticket by its number
   hostup.cloud.hostup_ticket_state:
     id: "149943"
     state: open
-  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -193,10 +191,14 @@ OPTIONS = dict(
 )
 
 
+def run_task(client, params, check_mode):
+    """The module's work, shared by the module process and the controller-side action plugin."""
+    return set_ticket_state(client, ticket_id=params["id"], state=params["state"], check_mode=check_mode)
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(**OPTIONS), supports_check_mode=True)
-    run_module(module, set_ticket_state, ticket_id=module.params["id"], state=module.params["state"],
-               check_mode=module.check_mode)
+    run_module(module, run_task)
 
 
 if __name__ == "__main__":

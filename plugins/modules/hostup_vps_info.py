@@ -15,7 +15,7 @@ description:
   - Filters compare exactly; all given filters must match.
   - Needs an API key with the C(read:vm) scope.
 author:
-  - hostup.cloud contributors
+  - hostup.cloud maintainers (@hostup-cloud)
 extends_documentation_fragment:
   - hostup.cloud.api
   - hostup.cloud.attributes
@@ -53,7 +53,6 @@ EXAMPLES = r"""
 - name: Find the mail server's VPS
   hostup.cloud.hostup_vps_info:
     name: mail-01
-  delegate_to: localhost
   register: found
 
 - name: Show its id
@@ -122,10 +121,14 @@ OPTIONS = dict(
 )
 
 
+def run_task(client, params, check_mode):
+    """The module's work, shared by the module process and the controller-side action plugin."""
+    return vps_info(client, vps_id=params["id"], name=params["name"], primary_ip=params["primary_ip"])
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(**OPTIONS), supports_check_mode=True)
-    params = module.params
-    run_module(module, vps_info, vps_id=params["id"], name=params["name"], primary_ip=params["primary_ip"])
+    run_module(module, run_task)
 
 
 if __name__ == "__main__":
