@@ -64,4 +64,3 @@ def run_module(module, logic, **logic_args):
     for warning in result.pop("warnings", []):
         module.warn(warning)
     module.exit_json(**result)
-

@@ -18,7 +18,7 @@ description:
   - HostUp accepts requests only from accounts verified with BankID, or for a VPS prepaid annually or longer.
   - Needs an API key with the C(write:support) scope, plus C(read:vm) when the VPS is given by name or IP address.
 author:
-  - hostup.cloud contributors
+  - hostup.cloud maintainers (@hostup-cloud)
 extends_documentation_fragment:
   - hostup.cloud.api
   - hostup.cloud.attributes

@@ -15,7 +15,7 @@ description:
     (summaries), following every page.
   - Needs an API key with the C(read:support) scope.
 author:
-  - hostup.cloud contributors
+  - hostup.cloud maintainers (@hostup-cloud)
 extends_documentation_fragment:
   - hostup.cloud.api
   - hostup.cloud.attributes

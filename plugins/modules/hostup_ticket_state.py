@@ -17,7 +17,7 @@ description:
   - A ticket whose status is C(unknown) (or any status HostUp has not documented) is left alone and the task fails.
   - Needs an API key with the C(read:support) and C(write:support) scopes.
 author:
-  - hostup.cloud contributors
+  - hostup.cloud maintainers (@hostup-cloud)
 extends_documentation_fragment:
   - hostup.cloud.api
   - hostup.cloud.attributes

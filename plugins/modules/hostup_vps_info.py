@@ -15,7 +15,7 @@ description:
   - Filters compare exactly; all given filters must match.
   - Needs an API key with the C(read:vm) scope.
 author:
-  - hostup.cloud contributors
+  - hostup.cloud maintainers (@hostup-cloud)
 extends_documentation_fragment:
   - hostup.cloud.api
   - hostup.cloud.attributes
