@@ -367,8 +367,7 @@ class HostupClient(object):
             items = data.get("data") if isinstance(data, dict) else None
             if not isinstance(items, list):
                 raise HostupApiError("GET", path, status=200, reason="the answer has no data list")
-            for item in items:
-                yield item
+            yield from items
             cursor = data.get("nextCursor")
             if not items or not cursor or cursor in seen:
                 return

@@ -65,4 +65,3 @@ def run_module(module, run_task):
     for warning in result.pop("warnings", []):
         module.warn(warning)
     module.exit_json(**result)
-
