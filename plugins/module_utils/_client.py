@@ -267,8 +267,9 @@ class HostupClient(object):
         self.sleep = sleep
         self.clock = clock
         self._session = requests.Session()
-        # Proxies come from the caller (the task's environment), never from this process's environment,
-        # so that one task's settings cannot leak into another's when run inside the controller.
+        # A caller that passes ``proxies`` (the controller-side actions, from the task's environment) gets
+        # exactly those: this process's environment is then not read, so one task's settings cannot leak
+        # into another's. Without it (a module process) requests reads the environment as usual.
         self._session.trust_env = proxies is None
         if proxies:
             self._session.proxies.update(proxies)
@@ -466,15 +467,23 @@ def _nothing_sent(exc):
 
 
 def _short_reason(exc):
-    text = str(exc)
-    # urllib3 wraps the useful part in layers of repr: keep the innermost message.
+    """The innermost useful text of a requests exception (urllib3 wraps the cause in layers of repr)."""
+    inner = exc
+    for _depth in range(6):
+        cause = getattr(inner, "reason", None)
+        if not isinstance(cause, BaseException):
+            cause = inner.args[-1] if inner.args and isinstance(inner.args[-1], BaseException) else None
+        if cause is None:
+            break
+        inner = cause
+    text = str(inner) or type(inner).__name__
     match = re.search(r"\[Errno [^\]]+\][^'\")]*", text)
     if match:
         return match.group(0).strip()
-    for marker in ("Connection aborted.", "Connection broken:", "Read timed out"):
-        if marker in text:
-            return _excerpt(text[text.index(marker):], 160)
-    return _excerpt(text, 160)
+    if "Read timed out" in text:
+        return _excerpt(text[text.index("Read timed out"):], 160)
+    return _excerpt(text.split(": ", 1)[-1] if text.startswith(("HTTPConnectionPool", "HTTPSConnectionPool", "<"))
+                    else text, 160)
 
 
 def _text_or_none(value):
