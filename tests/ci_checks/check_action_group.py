@@ -138,10 +138,14 @@ def check_module(root, path, problems):
     if not any(f == SHARED_FRAGMENT or f.startswith(SHARED_FRAGMENT + ".") for f in fragments):
         problems.append("%s: extends_documentation_fragment does not include %s" % (where, SHARED_FRAGMENT))
 
+    # As Ansible merges them: per attribute, the module's keys over its fragments' keys.
     attributes = {}
-    for fragment in fragments:
-        attributes.update(fragment_attributes(root, fragment, problems, where))
-    attributes.update(doc.get("attributes") or {})
+    for source in [fragment_attributes(root, f, problems, where) for f in fragments] + [doc.get("attributes") or {}]:
+        for name, value in source.items():
+            if isinstance(value, dict) and isinstance(attributes.get(name), dict):
+                attributes[name] = dict(attributes[name], **value)
+            else:
+                attributes[name] = value
     for name in REQUIRED_ATTRIBUTES:
         attribute = attributes.get(name)
         if not isinstance(attribute, dict) or attribute.get("support") not in ATTRIBUTE_SUPPORT_VALUES:
