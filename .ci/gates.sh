@@ -69,7 +69,7 @@ collection_copy() {
 # The tarball made by the build gate (made now if that gate has not run).
 built_tarball() {
     if ! ls "$work"/dist/hostup-cloud-*.tar.gz >/dev/null 2>&1; then
-        gate_build >"$work/logs/build-for-tarball.log" 2>&1
+        GATE_NOTES=/dev/null gate_build >"$work/logs/build-for-tarball.log" 2>&1
     fi
     ls "$work"/dist/hostup-cloud-*.tar.gz 2>/dev/null || {
         echo "no tarball: ansible-galaxy collection build failed (see the build gate)"
@@ -455,9 +455,13 @@ case ${1:-all} in
         arg=${2:-}
         case $gate in units | integration) [[ $arg == 2.* ]] && arg=core-$arg ;; esac
         [[ $gate == units || $gate == integration ]] && arg=${arg:-tools}
+        start=$(now_ms)
         GATE_NOTES=$work/notes/single "gate_$gate" ${arg:+"$arg"}
         status=$?
-        sed 's/^/== note: /' "$work/notes/single"
+        elapsed=$(($(now_ms) - start))
+        if [[ $status -eq 0 ]]; then result=PASS; else result=FAIL; fi
+        printf '== gate: %-32s %s (%d.%ds)\n' "$1${2:+ $2} ..." "$result" $((elapsed / 1000)) $((elapsed % 1000 / 100))
+        sed 's/^/     /' "$work/notes/single"
         exit "$status"
         ;;
 esac
