@@ -456,6 +456,7 @@ case ${1:-all} in
         case $gate in units | integration) [[ $arg == 2.* ]] && arg=core-$arg ;; esac
         [[ $gate == units || $gate == integration ]] && arg=${arg:-tools}
         start=$(now_ms)
+        : >"$work/notes/single"
         GATE_NOTES=$work/notes/single "gate_$gate" ${arg:+"$arg"}
         status=$?
         elapsed=$(($(now_ms) - start))

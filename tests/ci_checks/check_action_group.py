@@ -168,7 +168,7 @@ def check(root):
     for name in sorted(set(modules) - set(listed)):
         problems.append("meta/runtime.yml: action_groups.%s misses module %s" % (GROUP, name))
     for name in sorted(set(listed) - set(modules)):
-        close = difflib.get_close_matches(name, modules, n=1)
+        close = difflib.get_close_matches(name, modules, n=1, cutoff=0.8)
         hint = " (misspelled %s?)" % close[0] if close else ""
         problems.append(
             "meta/runtime.yml: action_groups.%s lists %s, which is not in plugins/modules/%s" % (GROUP, name, hint)
