@@ -266,6 +266,20 @@ gate_execution_environment() {
 
 # ----------------------------------------------------------------------------- runner
 
+# What to show of a failed gate's log: its error lines (ansible-test, pytest, importer)
+# if it has any, else its end. This machine's pip prints a warning per package about
+# missing local index folders; those lines are left out.
+failure_excerpt() {
+    local name=$1 log=$2 status=$3 errors='^(ERROR|FATAL|FAILED|CRITICAL)\b'
+    if grep -qE "$errors" "$log"; then
+        echo "   -- error lines of $name's output (exit $status) --"
+        grep -E "$errors" "$log" | head -n 80 | sed 's/^/   | /'
+    else
+        echo "   -- last 60 lines of $name's output (exit $status) --"
+        grep -v "^WARNING: Location 'file://" "$log" | tail -n 60 | sed 's/^/   | /'
+    fi
+}
+
 # run_gate NAME FUNCTION [ARG]: runs one gate body in a child process with a time limit,
 # its output in $work/logs/NAME.log, and its report (result line, notes, or the end of
 # the log on failure) in $work/reports/NAME.
@@ -285,8 +299,7 @@ run_gate() {
         printf '== gate: %-32s %s (%d.%ds)\n' "$name ..." "$result" $((elapsed / 1000)) $((elapsed % 1000 / 100))
         sed 's/^/     /' "$notes"
         if [[ $result == FAIL ]]; then
-            echo "   -- last 60 lines of $name's output (exit $status) --"
-            tail -n 60 "$log" | sed 's/^/   | /'
+            failure_excerpt "$name" "$log" "$status"
         fi
     } >"$report"
     echo "$name $result $elapsed" >>"$work/results"
