@@ -43,11 +43,12 @@ API_KEY = "sim-demo-key"
 REASON = "Transactional mail for example.com, DKIM signed, with bounce handling."
 VPS_PREFIX = "bench"
 
-ALL_SCENARIOS = ("role", "baseline", "role-limited", "baseline-limited", "identify", "overhead")
+ALL_SCENARIOS = ("role", "baseline", "task", "role-limited", "baseline-limited", "task-limited", "identify",
+                 "overhead")
 SCENARIO_ALIASES = {
     "all": ALL_SCENARIOS,
-    "limited": ("role-limited", "baseline-limited"),
-    "ratelimit": ("role-limited", "baseline-limited"),
+    "limited": ("role-limited", "baseline-limited", "task-limited"),
+    "ratelimit": ("role-limited", "baseline-limited", "task-limited"),
 }
 
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
@@ -454,7 +455,7 @@ class Bench(object):
         hosts = self.options.hosts
         limit = self.options.rate_limit if limited else None
         vpses = self.sim.fresh_state(hosts, limit)
-        playbook = os.path.join(BENCH, "role_play.yml" if tool == "role" else "baseline_uri.yml")
+        playbook = self.fleet_playbooks()[tool]
         inventory = self.ansible.inventory("%s-%s" % (tool, identify), vpses, identify)
         for run_name in runs:
             self.sim.take_log()
@@ -467,6 +468,14 @@ class Bench(object):
                                  "" if identify == "vps_id" else "-by-" + identify)
             meta = {"tool": tool, "run": run_name, "limited": limited, "identify": identify}
             self.record(key, meta, run)
+
+    def fleet_playbooks(self):
+        """role: the role; baseline: the uri play; task: the role's one API task alone, without the role."""
+        return {
+            "role": os.path.join(BENCH, "role_play.yml"),
+            "baseline": os.path.join(BENCH, "baseline_uri.yml"),
+            "task": self.ansible.write_play("one_module_task.yml", ONE_MODULE_TASK),
+        }
 
     def one_task_runs(self):
         """One task on one host, three ways: no task (startup), the collection's module, ansible.builtin.uri."""
@@ -534,14 +543,10 @@ class Bench(object):
         for repetition in range(options.repeat):
             self.say("round %d of %d" % (repetition + 1, options.repeat))
             for scenario in options.scenarios:
-                if scenario == "role":
-                    self.fleet_sequence("role", False, "vps_id", ("first", "second"))
-                elif scenario == "baseline":
-                    self.fleet_sequence("baseline", False, "vps_id", ("first", "second"))
-                elif scenario == "role-limited":
-                    self.fleet_sequence("role", True, "vps_id", ("first", "second"))
-                elif scenario == "baseline-limited":
-                    self.fleet_sequence("baseline", True, "vps_id", ("first", "second"))
+                if scenario in ("role", "baseline", "task"):
+                    self.fleet_sequence(scenario, False, "vps_id", ("first", "second"))
+                elif scenario.endswith("-limited"):
+                    self.fleet_sequence(scenario[:-len("-limited")], True, "vps_id", ("first", "second"))
                 elif scenario == "identify":
                     self.fleet_sequence("role", False, "name", ("first",))
                     self.fleet_sequence("role", False, "ip", ("first",))
@@ -599,8 +604,8 @@ def summarize_row(key, row, options):
 def build_results(bench, options, meta):
     rows = {key: summarize_row(key, row, options) for key, row in bench.rows.items()}
     for key, row in rows.items():
-        if row["tool"] == "role" and row["identify"] == "vps_id":
-            twin = rows.get(key.replace("role", "baseline", 1))
+        if row["tool"] in ("role", "task") and row["identify"] == "vps_id":
+            twin = rows.get("baseline" + key[len(row["tool"]):])
             row["vs_baseline"] = ratio(row["wall_s"], twin["wall_s"]) if twin else None
     results = {"meta": meta, "rows": rows}
     if bench.overhead:
@@ -626,7 +631,8 @@ def build_results(bench, options, meta):
 
 
 def check(name, measured, limit, passed, note=""):
-    status = "n/a" if passed is None else ("PASS" if passed else "MISS")
+    """One target line: PASS or MISS; n/a when it cannot be judged; INFO (passed="info") for context only."""
+    status = "INFO" if passed == "info" else "n/a" if passed is None else ("PASS" if passed else "MISS")
     return {"target": name, "measured": measured, "limit": limit, "status": status, "note": note}
 
 
@@ -706,6 +712,18 @@ def evaluate_targets(results, options):
         targets.append(check("%s: role-limited-first wall time vs bound" % issue, fmt_ratio(row["vs_bound"]),
                              "≤ 1.10×", row["vs_bound"] <= 1.1,
                              "measured under a %d/%gs fixed window, not burst 20 + 1/s" % options.rate_limit))
+
+    # Context, not targets: the role's API task alone shows what the role's other tasks add.
+    for key in ("task-first", "task-second"):
+        row = rows.get(key)
+        if row and row.get("vs_baseline") is not None:
+            targets.append(check("context: %s (the module task without the role) wall time vs baseline" % key,
+                                 fmt_ratio(row["vs_baseline"]), "–", "info"))
+    row = rows.get("task-limited-first")
+    if row and row.get("vs_bound") is not None:
+        targets.append(check("context: task-limited-first failed hosts, wall time vs bound",
+                             "%s failed, %s" % (fmt(row["failed_hosts_max"]), fmt_ratio(row["vs_bound"])), "–",
+                             "info"))
     return targets
 
 
@@ -718,10 +736,14 @@ ROW_LABELS = {
     "role-second": "role, second run",
     "baseline-first": "uri baseline, first run",
     "baseline-second": "uri baseline, second run",
+    "task-first": "one module task, no role, first run",
+    "task-second": "one module task, no role, second run",
     "role-limited-first": "role, first run, rate limited",
     "role-limited-second": "role, second run, rate limited",
     "baseline-limited-first": "uri baseline, first run, rate limited",
     "baseline-limited-second": "uri baseline, second run, rate limited",
+    "task-limited-first": "one module task, no role, first run, rate limited",
+    "task-limited-second": "one module task, no role, second run, rate limited",
     "role-first-by-name": "role by name, first run",
     "role-first-by-ip": "role by IP, first run",
 }
@@ -743,7 +765,7 @@ def markdown(results, options):
     rows = results["rows"]
     if rows:
         lines.append("| scenario | wall s | per host s | CPU s | GET | POST | 429 | failed hosts | changed hosts "
-                     "| role / uri | bound s | wall / bound | API span / bound |")
+                     "| vs uri | bound s | wall / bound | API span / bound |")
         lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for key in [key for key in ROW_LABELS if key in rows] + [key for key in rows if key not in ROW_LABELS]:
             row = rows[key]
