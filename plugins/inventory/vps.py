@@ -123,8 +123,8 @@ notes:
     C(hostup_operating_system), C(hostup_billing), C(hostup_resources), C(hostup_tags) and any other field HostUp
     returns. Nested objects stay dictionaries. The VPS id is C(hostup_vps_id), and C(hostup_billing_cycle)
     repeats C(hostup_billing.billing_cycle) for grouping.'
-  - With O(cache) on, a second run within O(cache_timeout) sends no request at all; C(--flush-cache) or
-    C(meta refresh_inventory) reads the account again.
+  - With O(cache) on, a second run within O(cache_timeout) sends no request at all; C(ansible-playbook --flush-cache)
+    reads the account again.
 seealso:
   - module: hostup.cloud.hostup_vps_info
   - ref: ansible_collections.hostup.cloud.port25_unblock_role
@@ -141,6 +141,7 @@ plugin: hostup.cloud.vps
 names: ["mail-*"]
 groups: {mail_servers: true}
 
+---
 # Only running VPSes, reached by name, grouped by operating system family and billing cycle.
 plugin: hostup.cloud.vps
 power_states: [running]
@@ -151,6 +152,7 @@ keyed_groups:
   - key: hostup_billing_cycle
     prefix: billing
 
+---
 # Hosts named by VPS id, with the key from a vaulted extra var
 # (ansible-inventory -i inventory.hostup.yml -e @vault.yml --ask-vault-pass --graph).
 plugin: hostup.cloud.vps
@@ -159,6 +161,7 @@ api_key: "{{ vault_hostup_api_key }}"
 compose:
   ansible_user: "'root'"
 
+---
 # A second run within an hour sends no request.
 plugin: hostup.cloud.vps
 cache: true
