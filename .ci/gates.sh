@@ -215,13 +215,34 @@ gate_docs_lint() {
 }
 
 gate_changelog_lint() {
-    local tools tree
+    local tools root tree version heading
     tools=$(venv_of tools) || return 1
-    tree=$(collection_copy "$(scratch changelog-lint)") || return 1
+    root=$(scratch changelog-lint)
+    tree=$(collection_copy "$root") || return 1
     cd "$tree" || return 1
-    PATH=$tools/bin:$PATH antsibull-changelog lint || return 1
-    PATH=$tools/bin:$PATH antsibull-changelog lint-changelog-yaml --strict changelogs/changelog.yaml || return 1
+    export PATH=$tools/bin:$PATH ANSIBLE_COLLECTIONS_PATH=$root
+    antsibull-changelog lint || return 1
+    antsibull-changelog lint-changelog-yaml --strict changelogs/changelog.yaml || return 1
     note "$(find changelogs/fragments -type f ! -name .keep | wc -l) fragment(s) lint clean"
+
+    # Release rehearsal on the copy: the fragments become CHANGELOG.md for galaxy.yml's
+    # version, and the version check then holds in its strict, released form.
+    version=$(sed -n 's/^version: *//p' galaxy.yml)
+    if grep -qE "^  ['\"]?${version}['\"]?:" changelogs/changelog.yaml; then
+        antsibull-changelog generate || return 1
+    else
+        antsibull-changelog release --version "$version" --date 2099-01-01 || return 1
+    fi
+    antsibull-changelog lint-changelog-yaml --strict changelogs/changelog.yaml || return 1
+    # antsibull-changelog escapes Markdown: "## v0\.1\.0".
+    heading=$(printf '## v%s' "$version" | sed 's/[.]/\\./g')
+    grep -qF "$heading" CHANGELOG.md || {
+        echo "CHANGELOG.md has no section for v$version:"
+        cat CHANGELOG.md
+        return 1
+    }
+    "$tools/bin/python" "$repo_root/tests/ci_checks/check_version.py" --released "$tree" || return 1
+    note "release rehearsal: CHANGELOG.md generated for v$version"
 }
 
 gate_action_group() {
