@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.hostup.cloud.plugins.module_utils._client import (
     SCOPE_WRITE_SUPPORT,
     HostupApiError,
@@ -20,6 +22,10 @@ NOT_READY_CODE = "vps_not_ready"
 READY_POLL_FIRST = 1.0
 READY_POLL_CAP = 15.0
 
+# Control characters a person reading the reason cannot see (NUL, escape sequences, ...); tab and line breaks
+# are ordinary text.
+_INVISIBLE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
 AMBIGUOUS_WARNING = (
     "an earlier attempt to file the port 25 request for %s got no clear answer (gateway error or lost "
     "connection) and the retry found a request already pending: the first attempt probably filed it")
@@ -30,6 +36,10 @@ def request_port25_unblock(client, reason, vps_id=None, vps_name=None, ip_addres
     """File the request unless one is pending; return the task result (changed, port25_request, diff, warnings)."""
     if not isinstance(reason, str) or not reason.strip():
         raise HostupInputError("reason must be a non-empty text explaining how outbound SMTP will be used")
+    control = _INVISIBLE_CONTROL.search(reason)
+    if control:
+        raise HostupInputError("reason contains the control character U+%04X at position %d; only text, tabs and "
+                               "line breaks are allowed" % (ord(control.group()), control.start() + 1))
     if wait_timeout is None or wait_timeout < 0:
         raise HostupInputError("wait_timeout must be 0 or more seconds")
     given = [name for name, value in (("vps_id", vps_id), ("vps_name", vps_name), ("ip_address", ip_address))

@@ -55,7 +55,8 @@ options:
   reason:
     description:
       - How the server will use outbound SMTP. HostUp support reads it when the request is not approved automatically.
-      - Must not be empty.
+      - Must not be empty. Tabs and line breaks are fine; other control characters (such as NUL or terminal
+        escape sequences) are refused before any request, since the person reading the reason cannot see them.
     type: str
     required: true
   wait_timeout:
