@@ -40,6 +40,13 @@ def argument_spec(**module_options):
     return spec
 
 
+def sent_api_key(params):
+    """The key as the client sends it (without surrounding blanks), to be masked as well as the value given:
+    an API that echoes the key echoes this one."""
+    key = params.get("api_key")
+    return key.strip() if isinstance(key, str) and key.strip() else None
+
+
 def client_from_params(params, proxies=None, ca_bundle=None):
     return HostupClient(
         api_key=params["api_key"],
@@ -57,6 +64,9 @@ def run_module(module, run_task):
     """Build the client, run ``run_task(client, params, check_mode)`` and exit: a failure is one clear line."""
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"))
+    key = sent_api_key(module.params)
+    if key:
+        module.no_log_values.add(key)
     try:
         with client_from_params(module.params) as client:
             result = run_task(client, module.params, module.check_mode)

@@ -27,7 +27,11 @@ from ansible.plugins.action import ActionBase
 # Imported here, at plugin load, so that the strategy's class-only load in the parent process pays
 # for `requests` once and every forked worker inherits it.
 from ansible_collections.hostup.cloud.plugins.module_utils._client import HAS_REQUESTS, HostupError
-from ansible_collections.hostup.cloud.plugins.module_utils._module_support import argument_spec, client_from_params
+from ansible_collections.hostup.cloud.plugins.module_utils._module_support import (
+    argument_spec,
+    client_from_params,
+    sent_api_key,
+)
 
 PROXY_VARIABLES = ("https_proxy", "http_proxy", "no_proxy", "all_proxy")
 
@@ -94,6 +98,9 @@ class HostupAction(ActionBase):
                                           required_one_of=getattr(self.MODULE, "REQUIRED_ONE_OF", None))
         validation = validator.validate(args)
         no_log_values = set(validation._no_log_values)
+        key = sent_api_key(validation.validated_parameters)
+        if key:
+            no_log_values.add(key)
         for warning in validation._warnings:
             self._display.warning(warning["warning"] if isinstance(warning, dict) else str(warning))
         if validation.error_messages:

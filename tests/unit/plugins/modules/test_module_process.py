@@ -63,3 +63,13 @@ def test_module_failure_is_one_clear_line(sim, tmp_path, name, args, fragment):
     assert result["failed"] is True
     assert fragment in result["msg"] and "\n" not in result["msg"]
     assert "sim-demo-key" not in json.dumps(result)
+
+
+def test_an_echo_of_the_key_given_with_blanks_around_it_is_masked(sim, tmp_path):
+    # The client sends the key stripped; an API that echoes it echoes that, not the value given.
+    sim.fault(method="POST", path="/api/v2/support/port25-requests", status=401, detail="Key sim-demo-key revoked.")
+    args = {"api_key": " sim-demo-key\n", "api_url": sim.url, "vps_id": "vps_01hmail0000000000000000001",
+            "reason": "Transactional mail"}
+    result = run_module("hostup_port25_request", args, tmp_path)
+    assert result["failed"] is True and "Key ******** revoked." in result["msg"], result["msg"]
+    assert "sim-demo-key" not in json.dumps(result)
