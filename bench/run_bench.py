@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark of the hostup.cloud collection against the hand-written ansible.builtin.uri play.
 
 Starts the bundled HostUp API simulator on 127.0.0.1 (with added latency per request and, for some
@@ -125,7 +124,7 @@ def git_describe():
     def git(*args):
         try:
             return subprocess.run(["git", "-C", REPO] + list(args), capture_output=True, text=True,
-                                  timeout=20).stdout.strip()
+                                  timeout=20, check=False).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
     commit = git("rev-parse", "--short", "HEAD")
@@ -137,7 +136,7 @@ def git_describe():
 def tools_venv():
     """The project's tools venv (built by .ci/venv.sh, which prints its path)."""
     result = subprocess.run(["bash", os.path.join(REPO, ".ci", "venv.sh"), "tools"], capture_output=True,
-                            text=True, timeout=1800)
+                            text=True, timeout=1800, check=False)
     path = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     if result.returncode != 0 or not os.path.isdir(path):
         sys.exit("run_bench: .ci/venv.sh tools failed:\n%s" % result.stderr)
@@ -513,14 +512,14 @@ class Bench(object):
         }
         rounds = max(5, self.options.repeat * 3)
         timings = {name: [] for name in snippets}
-        for _ in range(rounds):
+        for dummy in range(rounds):
             for name, code in snippets.items():
                 started = time.perf_counter()
                 subprocess.run([python, "-c", code], env=env, check=True, stdin=subprocess.DEVNULL)
                 timings[name].append(time.perf_counter() - started)
         # -X importtime: the cumulative microseconds of the top-level `requests` import, median of rounds.
         cumulative = []
-        for _ in range(rounds):
+        for dummy in range(rounds):
             result = subprocess.run([python, "-X", "importtime", "-c", "import requests"], env=env,
                                     capture_output=True, text=True, check=True)
             for line in result.stderr.splitlines():
@@ -838,7 +837,7 @@ def publish(table, label):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hosts", type=int, default=50, help="hosts (VPSes) per fleet run (default 50)")
     parser.add_argument("--forks", type=int, default=10, help="ansible-playbook --forks (default 10)")
@@ -877,7 +876,7 @@ def main(argv=None):
         sim.start()
         ansible = Ansible(venv, workdir, sim.url, options.hide_action_plugins, options.timeout)
         core = subprocess.run([ansible.python, "-c", "import ansible; print(ansible.__version__)"],
-                              capture_output=True, text=True).stdout.strip()
+                              capture_output=True, text=True, check=True).stdout.strip()
         meta = {
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": "%s %s" % (platform.system(), platform.machine()),
@@ -885,7 +884,7 @@ def main(argv=None):
             "load_before": "%.2f" % os.getloadavg()[0],
             "ansible_core": core,
             "python": subprocess.run([ansible.python, "-c", "import sys; print(sys.version.split()[0])"],
-                                     capture_output=True, text=True).stdout.strip(),
+                                     capture_output=True, text=True, check=True).stdout.strip(),
             "git": git_describe(),
             "execution": ("with plugins/action hidden (module processes)" if options.hide_action_plugins
                           else "as in the checkout"),
