@@ -124,7 +124,7 @@ def iso_timestamp(epoch=None):
 
 def new_id(prefix):
     """Return a fresh public ID such as ``req_0123...`` (26 lowercase chars)."""
-    body = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_BODY_LENGTH))
+    body = "".join(secrets.choice(ID_ALPHABET) for dummy in range(ID_BODY_LENGTH))
     return prefix + "_" + body
 
 
@@ -297,7 +297,7 @@ class Request:
     def bearer_token(self):
         """The API key from ``Authorization: Bearer <key>``, or None."""
         header = self.headers.get("Authorization") or ""
-        scheme, _, token = header.strip().partition(" ")
+        scheme, dummy, token = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
         return token.strip()

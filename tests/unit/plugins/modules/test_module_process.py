@@ -41,7 +41,7 @@ def test_port25_module_files_then_reports_pending(sim, tmp_path):
     second = run_module("hostup_port25_request", args, tmp_path)
     assert first["changed"] is True and first["port25_request"]["id"].startswith("p25_")
     assert second["changed"] is False and second["port25_request"]["conflict_code"]
-    assert [c for c in sim.calls()] == [("POST", "/api/v2/support/port25-requests")] * 2
+    assert list(sim.calls()) == [("POST", "/api/v2/support/port25-requests")] * 2
     assert "sim-demo-key" not in json.dumps(first) + json.dumps(second)
 
 
