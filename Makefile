@@ -2,7 +2,7 @@
 # first run of a target builds what it needs and later runs start at once.
 SHELL := /bin/bash
 
-.PHONY: help test test-fast venv demo clean clean-venvs
+.PHONY: help test test-fast venv demo bench clean clean-venvs
 
 help:
 	@echo "make test        every test and CI gate (what .ci/run runs): build, galaxy-importer,"
@@ -11,6 +11,7 @@ help:
 	@echo "make test-fast   units and integration on the tools venv only (dev loop)"
 	@echo "make venv        build the tools venv and print its path"
 	@echo "make demo        the demo against the bundled simulator"
+	@echo "make bench       the benchmark against the simulator (10-15 min; docs/benchmark.md)"
 	@echo "make clean       remove test output and caches from the checkout"
 	@echo "make clean-venvs remove this collection's cached venvs"
 	@echo "one gate:        .ci/gates.sh list; .ci/gates.sh sanity 2.21; .ci/gates.sh ansible-lint"
@@ -26,6 +27,9 @@ venv:
 
 demo:
 	bash scripts/demo.sh
+
+bench:
+	python3 bench/run_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf tests/output .pytest_cache .ansible bench/results tests/integration/inventory \

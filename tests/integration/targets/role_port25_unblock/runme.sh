@@ -102,4 +102,4 @@ read -r open_port closed_port <"${ports}"
 "${playbook[@]}" -i inventory.yml -e "open_port=${open_port}" -e "closed_port=${closed_port}" verify.yml | tee "${out}"
 # Said once, while pending; not after the approval.
 [ "$(grep -c 'is pending HostUp review' "${out}")" -eq 1 ]
-[ "$(grep -c 'The connection check was skipped' "${out}")" -eq 1 ]
+[ "$(grep -c 'The connection check is skipped' "${out}")" -eq 1 ]
