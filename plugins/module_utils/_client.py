@@ -252,7 +252,8 @@ class HostupClient(object):
     """Talks to the HostUp v2 API. One instance (one HTTP session) per task run or inventory parse."""
 
     def __init__(self, api_key, api_url=DEFAULT_API_URL, timeout=30, retries=5, validate_certs=True,
-                 user_agent="hostup.cloud", proxies=None, ca_bundle=None, sleep=time.sleep, clock=time.monotonic):
+                 user_agent="hostup.cloud", proxies=None, ca_bundle=None, sleep=time.sleep, clock=time.monotonic,
+                 rate_gate=None):
         if requests is None:
             raise HostupInputError("the Python library 'requests' is required")
         if not isinstance(api_key, str) or not api_key.strip():
@@ -266,6 +267,8 @@ class HostupClient(object):
         self.retries = retries
         self.sleep = sleep
         self.clock = clock
+        # A RateGate (see _rate_gate.py) shares 429 waits with the other processes using this key.
+        self.rate_gate = rate_gate
         self._session = requests.Session()
         # A caller that passes ``proxies`` (the controller-side actions, from the task's environment) gets
         # exactly those: this process's environment is then not read, so one task's settings cannot leak
@@ -301,6 +304,14 @@ class HostupClient(object):
         """
         if safe_to_repeat is None:
             safe_to_repeat = method == "GET"
+        if self.rate_gate is None:
+            return self._request(method, path, query, body, scope, safe_to_repeat)
+        try:
+            return self._request(method, path, query, body, scope, safe_to_repeat)
+        finally:
+            self.rate_gate.done()
+
+    def _request(self, method, path, query, body, scope, safe_to_repeat):
         url = self.base_url + path
         attempt = 0
         waited = 0.0
@@ -309,6 +320,8 @@ class HostupClient(object):
         while True:
             attempt += 1
             failure = None
+            if self.rate_gate is not None:
+                waited += self.rate_gate.before_request(self.sleep)
             try:
                 self.requests_sent += 1
                 response = self._session.request(
@@ -342,6 +355,12 @@ class HostupClient(object):
                     delay = parse_retry_delay(response.headers)
                     if delay is None:
                         delay = self._backoff(attempt)
+                    delay = min(delay, MAX_SINGLE_WAIT)
+                    if self.rate_gate is not None:
+                        self.rate_gate.mark_limited(time.time() + delay)
+                        if self.rate_gate.enabled:
+                            # The gate waits (before the next attempt) for this process and the others.
+                            continue
                 elif status in GATEWAY_STATUSES and safe_to_repeat and attempt <= self.retries:
                     ambiguous = ambiguous or method != "GET"
                     delay = parse_retry_delay(response.headers)

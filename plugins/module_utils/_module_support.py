@@ -16,6 +16,7 @@ from ansible_collections.hostup.cloud.plugins.module_utils._client import (
     HostupClient,
     HostupError,
 )
+from ansible_collections.hostup.cloud.plugins.module_utils._rate_gate import RateGate
 from ansible_collections.hostup.cloud.plugins.module_utils._version import COLLECTION_VERSION
 
 USER_AGENT = "hostup.cloud/%s ansible-core/%s" % (COLLECTION_VERSION, ANSIBLE_CORE_VERSION)
@@ -57,6 +58,7 @@ def client_from_params(params, proxies=None, ca_bundle=None):
         user_agent=USER_AGENT,
         proxies=proxies,
         ca_bundle=ca_bundle,
+        rate_gate=RateGate.for_key(params["api_url"], params["api_key"]),
     )
 
 

@@ -201,22 +201,28 @@ def load_state(source):
 
 
 def validate_rate_limit(value):
-    """Check a rate-limit setting: null, or positive ``requests``/``per_seconds``."""
+    """Check a rate-limit setting: null; a fixed window, positive ``requests`` per ``per_seconds``;
+    or a token bucket, ``burst`` requests at once and ``per_second`` more every second."""
     if value is None:
         return None
     if not isinstance(value, dict):
         raise ApiError(400, "invalid_request", "rate_limit must be an object or null.",
                        errors=[field_error("", "rate_limit must be an object or null.", "invalid_type")])
+    if "burst" in value or "per_second" in value:
+        fields = (("burst", "burst must be a positive integer.", True),
+                  ("per_second", "per_second must be a positive number.", False))
+    else:
+        fields = (("requests", "requests must be a positive integer.", True),
+                  ("per_seconds", "per_seconds must be a positive number.", False))
     errors = []
-    requests_ = value.get("requests")
-    per_seconds = value.get("per_seconds")
-    if isinstance(requests_, bool) or not isinstance(requests_, int) or requests_ < 1:
-        errors.append(field_error("/requests", "requests must be a positive integer.", "invalid_type"))
-    if isinstance(per_seconds, bool) or not isinstance(per_seconds, (int, float)) or per_seconds <= 0:
-        errors.append(field_error("/per_seconds", "per_seconds must be a positive number.", "invalid_type"))
+    for name, message, integer in fields:
+        number = value.get(name)
+        kinds = int if integer else (int, float)
+        if isinstance(number, bool) or not isinstance(number, kinds) or number <= 0:
+            errors.append(field_error("/" + name, message, "invalid_type"))
     if errors:
         raise ApiError(400, "invalid_request", "The rate limit setting is invalid.", errors=errors)
-    return {"requests": requests_, "per_seconds": per_seconds}
+    return {name: value[name] for name, dummy, dummy2 in fields}
 
 
 # --------------------------------------------------------------------------
@@ -788,10 +794,12 @@ class SimulatorCore:
         return state.get("rate_limit")
 
     def _count_request(self, token, limit):
-        """Count a request in the key's fixed window; raise 429 once it is full.
+        """Count a request against the key's limit; raise 429 when it is spent.
 
         Returns the X-RateLimit-* headers for a request that is let through.
         """
+        if "burst" in limit:
+            return self._take_token(token, limit)
         now = time.time()
         per_seconds = float(limit["per_seconds"])
         window = self.windows.get(token)
@@ -807,6 +815,31 @@ class SimulatorCore:
         }
         if window[1] > limit["requests"]:
             headers["Retry-After"] = str(max(1, int(math.ceil(reset_at - now))))
+            raise ApiError(429, "rate_limited", "Rate limit exceeded. Please try again later.", headers=headers)
+        return headers
+
+    def _take_token(self, token, limit):
+        """Token bucket: ``burst`` tokens, refilled at ``per_second``; a request takes one.
+
+        A refused request takes none. Retry-After is the whole seconds until the next token, and
+        X-RateLimit-Reset the moment the bucket is full again.
+        """
+        now = time.time()
+        burst = float(limit["burst"])
+        rate = float(limit["per_second"])
+        tokens, last = self.windows.get(token, (burst, now))
+        tokens = min(burst, tokens + (now - last) * rate)
+        allowed = tokens >= 1.0
+        if allowed:
+            tokens -= 1.0
+        self.windows[token] = (tokens, now)
+        headers = {
+            "X-RateLimit-Limit": str(limit["burst"]),
+            "X-RateLimit-Remaining": str(int(tokens)),
+            "X-RateLimit-Reset": iso_timestamp(now + (burst - tokens) / rate),
+        }
+        if not allowed:
+            headers["Retry-After"] = str(max(1, int(math.ceil((1.0 - tokens) / rate))))
             raise ApiError(429, "rate_limited", "Rate limit exceeded. Please try again later.", headers=headers)
         return headers
 

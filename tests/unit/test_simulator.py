@@ -297,6 +297,28 @@ def test_rate_limit_429_headers_and_no_side_effect(sim):
     assert admin(sim, "GET", "/_sim/log").json["rate_limited"] == 1
 
 
+def test_rate_limit_token_bucket_burst_then_refill(sim):
+    # Three at once, then one more every 0.5 s; a refused request takes no token.
+    assert admin(sim, "PUT", "/_sim/rate_limit", {"burst": 3, "per_second": 2}).status == 200
+    statuses = [call(sim, "GET", "/api/v2/vps").status for dummy in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = call(sim, "GET", "/api/v2/vps")
+    assert_problem(limited, 429, "rate_limited")
+    assert limited.headers["Retry-After"] == "1"
+    assert (limited.headers["X-RateLimit-Limit"], limited.headers["X-RateLimit-Remaining"]) == ("3", "0")
+    assert TIMESTAMP.match(limited.headers["X-RateLimit-Reset"])
+    time.sleep(0.6)
+    assert call(sim, "GET", "/api/v2/vps").status == 200
+    assert call(sim, "GET", "/api/v2/vps").status == 429
+
+
+@pytest.mark.parametrize("setting", [
+    {"burst": 0, "per_second": 1}, {"burst": 2}, {"burst": 2, "per_second": "1"}, {"requests": 2},
+])
+def test_rate_limit_setting_is_checked(sim, setting):
+    assert admin(sim, "PUT", "/_sim/rate_limit", setting).status == 400
+
+
 def test_rate_limit_on_key_beats_global(sim):
     custom = hostup_sim.load_state(None)
     custom["rate_limit"] = {"requests": 100, "per_seconds": 60}
