@@ -324,6 +324,9 @@ class Ansible(object):
         with open(config, "w") as handle:
             handle.write("[defaults]\nretry_files_enabled = False\nlocal_tmp = %s\nremote_tmp = %s\n"
                          % (os.path.join(self.workdir, "ansible-local"), os.path.join(self.workdir, "ansible-remote")))
+            # bench/callback_plugins/task_timer.py: how long each task took over all hosts.
+            handle.write("callback_plugins = %s\ncallbacks_enabled = task_timer\n"
+                         % os.path.join(BENCH, "callback_plugins"))
         env.update({
             "ANSIBLE_CONFIG": config,
             "ANSIBLE_COLLECTIONS_PATH": self.collections,
@@ -368,13 +371,15 @@ class Ansible(object):
         """Run one ansible-playbook process; wall and CPU time of it and its children, and the recap."""
         self.runs += 1
         output_path = os.path.join(self.workdir, "run-%03d.out" % self.runs)
+        times_path = output_path + ".tasks.json"
+        env = dict(self.env, HOSTUP_BENCH_TASK_TIMES=times_path)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started_epoch = time.time()
         started = time.perf_counter()
         timed_out = False
         with open(output_path, "wb") as output:
             process = subprocess.Popen([self.playbook_cmd, "-i", inventory, "-f", str(forks), playbook],
-                                       cwd=self.workdir, env=self.env, stdout=output, stderr=subprocess.STDOUT,
+                                       cwd=self.workdir, env=env, stdout=output, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, start_new_session=True)
             try:
                 returncode = process.wait(timeout=self.timeout)
@@ -388,6 +393,11 @@ class Ansible(object):
         with open(output_path, encoding="utf-8", errors="replace") as handle:
             text = handle.read()
         recap = parse_recap(text)
+        try:
+            with open(times_path) as handle:
+                task_times = json.load(handle)["tasks"]
+        except (OSError, ValueError, KeyError):
+            task_times = []
         failed = sum(1 for counts in recap.values() if counts["failed"] or counts["unreachable"])
         if returncode != 0:
             # A play that timed out or stopped early: the hosts missing from its recap did not finish.
@@ -401,6 +411,7 @@ class Ansible(object):
             "failed_hosts": min(failed, hosts),
             "changed_hosts": sum(1 for counts in recap.values() if counts["changed"]),
             "output": output_path,
+            "task_times": task_times,
         }
 
 
@@ -617,6 +628,7 @@ def summarize_row(key, row, options):
         "timed_out": sum(1 for run in runs if run["timed_out"]),
         "api_span_s": median([run["log"]["api_span_s"] for run in runs]),
         "first_request_s": median([run["log"]["first_request_s"] for run in runs]),
+        "task_times_s": task_time_medians(runs),
     }
     if row["limited"]:
         # Requests the play needs: one POST per host with vps_id (the role and the baseline alike).
@@ -629,6 +641,21 @@ def summarize_row(key, row, options):
         summary["vs_bound"] = ratio(wall, summary["bound_s"])
         summary["span_vs_bound"] = ratio(summary["api_span_s"], summary["bound_s"])
     return summary
+
+
+def task_time_medians(runs):
+    """[(task name, median seconds over all hosts)] in the order the tasks ran (task_timer.py)."""
+    names = []
+    for run in runs:
+        for task in run.get("task_times") or []:
+            if task["name"] not in names:
+                names.append(task["name"])
+    result = []
+    for name in names:
+        values = [task["duration_s"] for run in runs for task in run.get("task_times") or []
+                  if task["name"] == name and task["duration_s"] is not None]
+        result.append((name, median(values)))
+    return result
 
 
 def build_results(bench, options, meta):
@@ -832,6 +859,18 @@ def markdown(results, options):
                      "rate limit; API span: first to last request in the simulator's log (the wall time also "
                      "holds Ansible's start-up before the first request and the tasks after the last).")
         lines.append("")
+        profiled = [key for key in ("role-first", "task-first", "baseline-first") if rows.get(key, {}).get("task_times_s")]
+        if profiled:
+            lines.append("Where the time goes (bench/callback_plugins/task_timer.py; seconds per task over all "
+                         "hosts, medians; the rest of the wall time is `ansible-playbook` starting and ending):")
+            lines.append("")
+            lines.append("| scenario | task | s |")
+            lines.append("|---|---|---:|")
+            for key in profiled:
+                for name, seconds in rows[key]["task_times_s"]:
+                    lines.append("| %s | %s | %s |" % (ROW_LABELS.get(key, key), name.replace("|", "/"),
+                                                       fmt(seconds)))
+            lines.append("")
     one_task = results.get("one_task")
     if one_task:
         lines.append("One task on one host (whole `ansible-playbook` process, median of %d):" % one_task["rounds"])

@@ -8,21 +8,9 @@ set -euo pipefail
 source ../setup_hostup_simulator/simulator.sh
 hostup_sim_start
 
-# sim METHOD PATH [JSON]: call the simulator's admin API and print its JSON answer.
-sim() {
-    "${HOSTUP_SIM_PYTHON}" -c '
-import sys, urllib.request
-data = sys.argv[3].encode() if len(sys.argv) > 3 else None
-request = urllib.request.Request(sys.argv[2], data=data, method=sys.argv[1],
-                                 headers={"Content-Type": "application/json"})
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-sys.stdout.write(opener.open(request, timeout=10).read().decode())
-' "$1" "${HOSTUP_SIM_URL}$2" "${@:3}"
-}
-
 # Fifty fresh VPSes, each a host known by its VPS id (as the hostup.cloud.vps inventory plugin sets it).
 fleet="${HOSTUP_SIM_DIR}/fleet.json"
-sim POST /_sim/vps/bulk '{"count": 50, "prefix": "load", "billingCycle": "annually"}' |
+hostup_sim_admin POST /_sim/vps/bulk '{"count": 50, "prefix": "load", "billingCycle": "annually"}' |
     "${HOSTUP_SIM_PYTHON}" -c '
 import json, sys
 hosts = {vps["name"]: {"hostup_vps_id": vps["id"]} for vps in json.load(sys.stdin)}
@@ -31,7 +19,7 @@ group_vars = {"ansible_connection": "local", "ansible_python_interpreter": "{{ a
 with open(sys.argv[1], "w") as inventory:
     json.dump({"fleet": {"hosts": hosts, "vars": group_vars}}, inventory, indent=1)
 ' "${fleet}"
-sim PUT /_sim/rate_limit '{"requests": 10, "per_seconds": 5}' >/dev/null
+hostup_sim_admin PUT /_sim/rate_limit '{"requests": 10, "per_seconds": 5}' >/dev/null
 
 out="${HOSTUP_SIM_DIR}/output"
 rc=0

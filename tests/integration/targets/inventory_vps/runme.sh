@@ -8,18 +8,6 @@ source ../setup_hostup_simulator/simulator.sh
 hostup_sim_start
 export HOSTUP_API_KEY=sim-demo-key HOSTUP_API_URL="${HOSTUP_SIM_URL}"
 
-# sim METHOD PATH [JSON]: call the simulator's admin API and print its JSON answer.
-sim() {
-    "${HOSTUP_SIM_PYTHON}" -c '
-import sys, urllib.request
-data = sys.argv[3].encode() if len(sys.argv) > 3 else None
-request = urllib.request.Request(sys.argv[2], data=data, method=sys.argv[1],
-                                 headers={"Content-Type": "application/json"})
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-sys.stdout.write(opener.open(request, timeout=10).read().decode())
-' "$1" "${HOSTUP_SIM_URL}$2" "${@:3}"
-}
-
 # sim_check EXPRESSION: assert a Python expression over the simulator's `state`, its request `log` and
 # `running`, the ids of the account's running VPSes (the hosts the inventory file selects).
 sim_check() {
@@ -37,9 +25,9 @@ out="${HOSTUP_SIM_DIR}/ansible.out"
 
 # A BankID-verified account (so every VPS may ask, whatever its billing cycle) with five more VPSes:
 # twelve running ones in all, among them two that share the name dup-name.
-sim PUT /_sim/account '{"bankid_verified": true}'
-sim POST /_sim/vps/bulk '{"count": 5, "prefix": "smtp", "billingCycle": "monthly"}'
-sim DELETE /_sim/log
+hostup_sim_admin PUT /_sim/account '{"bankid_verified": true}'
+hostup_sim_admin POST /_sim/vps/bulk '{"count": 5, "prefix": "smtp", "billingCycle": "monthly"}'
+hostup_sim_admin DELETE /_sim/log
 
 # The inventory itself: twelve hosts, the provisioning VPS left out, the shared name made unique.
 ansible-inventory -i inventory.hostup.yml --graph mail_servers | tee "${out}"
@@ -47,7 +35,7 @@ ansible-inventory -i inventory.hostup.yml --graph mail_servers | tee "${out}"
 grep -qF -- '|--dup-name_vps_01hdupname0000000000000001' "${out}"
 grep -qF -- '|--smtp-005' "${out}"
 if grep -qF mail-new "${out}"; then exit 1; fi
-sim DELETE /_sim/log
+hostup_sim_admin DELETE /_sim/log
 
 # First run: each VPS's request filed once. The only GET is the inventory's own list, sent before any POST;
 # no host costs a lookup by name or primary IP, because each carries hostup_vps_id.
@@ -58,7 +46,7 @@ sim_check '{(r["method"], r["path"], r["status"]) for r in log if r["method"] ==
 sim_check '[(r["method"], r["path"], r["query"]) for r in log if r["method"] != "POST"] == [("GET", "/api/v2/vps", {"limit": "100"})]'
 sim_check 'log[0]["method"] == "GET"'
 sim_check 'sorted(p["vpsId"] for p in state["port25_requests"]) == running'
-sim DELETE /_sim/log
+hostup_sim_admin DELETE /_sim/log
 
 # Second run: HostUp already holds a pending request for each VPS, so nothing new is filed.
 ansible-playbook -i inventory.hostup.yml -f 5 "$@" unblock.yml | tee "${out}"

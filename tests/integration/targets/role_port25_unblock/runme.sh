@@ -8,18 +8,6 @@ set -euxo pipefail
 source ../setup_hostup_simulator/simulator.sh
 hostup_sim_start
 
-# sim METHOD PATH [JSON]: call the simulator's admin API and print its JSON answer.
-sim() {
-    "${HOSTUP_SIM_PYTHON}" -c '
-import sys, urllib.request
-data = sys.argv[3].encode() if len(sys.argv) > 3 else None
-request = urllib.request.Request(sys.argv[2], data=data, method=sys.argv[1],
-                                 headers={"Content-Type": "application/json"})
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-sys.stdout.write(opener.open(request, timeout=10).read().decode())
-' "$1" "${HOSTUP_SIM_URL}$2" "${@:3}"
-}
-
 # recap OUT HOST CHANGED FAILED: the PLAY RECAP line of HOST says so.
 recap() {
     grep -qE "^$2 +: ok=[0-9]+ +changed=$3 +unreachable=0 +failed=$4 " "$1"
@@ -42,7 +30,7 @@ grep -qF "no VPS named 'ghost-mail' in this account" "${out}"
 grep -qF 'is pending HostUp review' "${out}"
 
 # The same play again: nothing changes (the simulator answers every POST with 409 pending).
-sim DELETE /_sim/log
+hostup_sim_admin DELETE /_sim/log
 rc=0
 "${playbook[@]}" -i inventory.yml -i ghost.yml -e expect_filed=false unblock.yml | tee "${out}" || rc=$?
 [ "${rc}" -eq 2 ]
@@ -54,8 +42,8 @@ recap "${out}" localhost 0 0
 
 # --- Fifteen hosts against a rate limit of 5 requests per 2 seconds -------------------------------
 # Twelve more VPSes, known to the inventory by id, as the hostup.cloud.vps inventory plugin does it.
-sim POST /_sim/reset
-sim POST /_sim/vps/bulk '{"count": 12, "prefix": "fleet", "billingCycle": "annually"}' |
+hostup_sim_admin POST /_sim/reset
+hostup_sim_admin POST /_sim/vps/bulk '{"count": 12, "prefix": "fleet", "billingCycle": "annually"}' |
     "${HOSTUP_SIM_PYTHON}" -c '
 import json, sys
 hosts = {vps["name"]: {"hostup_vps_id": vps["id"], "test_vps_id": vps["id"]} for vps in json.load(sys.stdin)}
@@ -63,18 +51,18 @@ assert len(hosts) == 12, hosts
 with open(sys.argv[1], "w") as inventory:
     json.dump({"mail_servers": {"hosts": hosts}}, inventory, indent=2)
 ' "${HOSTUP_SIM_DIR}/fleet.yml"
-sim PUT /_sim/rate_limit '{"requests": 5, "per_seconds": 2}'
+hostup_sim_admin PUT /_sim/rate_limit '{"requests": 5, "per_seconds": 2}'
 "${playbook[@]}" -i inventory.yml -i "${HOSTUP_SIM_DIR}/fleet.yml" -e expect_filed=true -e expect_rate_limited=true \
     unblock.yml | tee "${out}"
 [ "$(grep -cE '^[a-z0-9.-]+ +: ok=[0-9]+ +changed=[01] +unreachable=0 +failed=0 ' "${out}")" -eq 16 ]
 
 # --- Role variables: argument spec, connection options ------------------------------------------
 # (The reset also lifts the rate limit.)
-sim POST /_sim/reset
+hostup_sim_admin POST /_sim/reset
 "${playbook[@]}" -i inventory.yml options.yml
 
 # --- The connection check: skipped while pending, real once approved ---------------------------
-sim POST /_sim/reset
+hostup_sim_admin POST /_sim/reset
 ports="${HOSTUP_SIM_DIR}/listener.ports"
 # A TCP listener for the check, and a port nothing listens on (bound once, then released).
 "${HOSTUP_SIM_PYTHON}" -c '

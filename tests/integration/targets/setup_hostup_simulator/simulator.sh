@@ -60,6 +60,19 @@ hostup_sim_start() {
     echo "HostUp API simulator (pid ${HOSTUP_SIM_PID}) listening on ${HOSTUP_SIM_URL}"
 }
 
+# hostup_sim_admin METHOD PATH [JSON]: call the simulator's admin API (/_sim/...) and print its JSON
+# answer; fails on an HTTP error. Proxy variables are ignored: the simulator is on loopback.
+hostup_sim_admin() {
+    "${HOSTUP_SIM_PYTHON}" -c '
+import sys, urllib.request
+data = sys.argv[3].encode() if len(sys.argv) > 3 else None
+request = urllib.request.Request(sys.argv[2], data=data, method=sys.argv[1],
+                                 headers={"Content-Type": "application/json"})
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+sys.stdout.write(opener.open(request, timeout=10).read().decode())
+' "$1" "${HOSTUP_SIM_URL}$2" "${@:3}"
+}
+
 # hostup_sim_stop: stop the simulator started by hostup_sim_start (also run by the EXIT trap).
 hostup_sim_stop() {
     if [ -n "${HOSTUP_SIM_PID:-}" ]; then
