@@ -5,7 +5,7 @@
 
 """Benchmark helper (not part of the collection): how long each task of a play took over all hosts.
 
-run_bench.py --profile enables it. At the end of the play it writes one JSON document to the file
+run_bench.py enables it for every run. At the end of the play it writes one JSON document to the file
 named by HOSTUP_BENCH_TASK_TIMES: the seconds from the start of the play to each task's start,
 and each task's duration (to the start of the next task, or the end of the play).
 """

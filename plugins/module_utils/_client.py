@@ -304,12 +304,11 @@ class HostupClient(object):
         """
         if safe_to_repeat is None:
             safe_to_repeat = method == "GET"
-        if self.rate_gate is None:
-            return self._request(method, path, query, body, scope, safe_to_repeat)
         try:
             return self._request(method, path, query, body, scope, safe_to_repeat)
         finally:
-            self.rate_gate.done()
+            if self.rate_gate is not None:
+                self.rate_gate.done()
 
     def _request(self, method, path, query, body, scope, safe_to_repeat):
         url = self.base_url + path
@@ -357,7 +356,7 @@ class HostupClient(object):
                         delay = self._backoff(attempt)
                     delay = min(delay, MAX_SINGLE_WAIT)
                     if self.rate_gate is not None:
-                        self.rate_gate.mark_limited(time.time() + delay)
+                        self.rate_gate.mark_limited(delay)
                         if self.rate_gate.enabled:
                             # The gate waits (before the next attempt) for this process and the others.
                             continue

@@ -79,10 +79,11 @@ class RateGate(object):
         sleep(wait)
         return wait
 
-    def mark_limited(self, until):
-        """Record that the API refuses requests until ``until`` (epoch seconds); the latest time wins."""
+    def mark_limited(self, seconds):
+        """Record that the API refuses requests for ``seconds`` from now; the latest end wins."""
         if not self.enabled:
             return
+        until = self.now() + seconds
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except OSError:
