@@ -15,6 +15,7 @@ import importlib.util
 import pathlib
 import subprocess
 import sys
+import tarfile
 import textwrap
 
 import pytest
@@ -31,6 +32,7 @@ def load_check(name):
 
 action_group = load_check("check_action_group")
 version_check = load_check("check_version")
+tarball_check = load_check("check_tarball")
 
 MODULE_TEMPLATE = '''\
 #!/usr/bin/python
@@ -266,5 +268,76 @@ def test_scripts_exit_zero_when_sound_and_one_when_broken(collection, script):
     set_group(collection, ["alpha_thing"])
     edit(collection / "galaxy.yml", "version: 0.2.0", "version: 0.3.0")
     broken = run()
+    assert broken.returncode == 1, broken.stdout
+    assert "problem(s)" in broken.stdout
+
+
+# The build gate's tarball check: a tarball is judged by its file list against the tree it was built from.
+
+SHIPPED = ["README.md", "CHANGELOG.md", "meta/execution-environment.yml", "roles/port25_unblock/tasks/main.yml",
+           "roles/port25_unblock/README.md", "docs/guide.md", "docs/awx/credential_type.json"]
+
+
+@pytest.fixture
+def source(collection):
+    """The sound collection with what a built tarball must also carry."""
+    for path in SHIPPED:
+        write(collection / path, "x\n")
+    return collection
+
+
+def make_tarball(root, tmp_path, leave_out=(), add=()):
+    """A tarball laid out as ansible-galaxy builds it, of every file of ROOT but LEAVE_OUT, plus ADD."""
+    tarball = tmp_path / "hostup-cloud-0.2.0.tar.gz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        for name in ("MANIFEST.json", "FILES.json"):
+            write(tmp_path / "meta-files" / name, "{}\n")
+            archive.add(str(tmp_path / "meta-files" / name), arcname=name)
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            relative = path.relative_to(root).as_posix()
+            if relative not in leave_out:
+                archive.add(str(path), arcname=relative)
+        for relative in add:
+            write(tmp_path / "added" / relative, "x\n")
+            archive.add(str(tmp_path / "added" / relative), arcname=relative)
+    return tarball
+
+
+def tarball_problems(tarball, root):
+    problems, _count = tarball_check.check(tarball_check.tarball_files(tarball), root)
+    return "\n".join(problems)
+
+
+def test_sound_tarball_passes(source, tmp_path):
+    assert tarball_problems(make_tarball(source, tmp_path), source) == ""
+
+
+def test_tarball_shipping_bench_fails(source, tmp_path):
+    tarball = make_tarball(source, tmp_path, add=["bench/run_bench.py", "bench/README.md"])
+    assert "ships bench/run_bench.py (bench/ runs only from a checkout)" in tarball_problems(tarball, source)
+
+
+@pytest.mark.parametrize("path", ["scripts/demo.sh", "tests/output/junit/x.xml", "plugins/__pycache__/x.pyc",
+                                  ".ci/gates.sh", "Makefile", "hostup-cloud-0.1.0.tar.gz"])
+def test_tarball_shipping_checkout_only_files_fails(source, tmp_path, path):
+    assert "ships %s" % path in tarball_problems(make_tarball(source, tmp_path, add=[path]), source)
+
+
+@pytest.mark.parametrize("path", ["plugins/modules/beta_thing.py", "roles/port25_unblock/tasks/main.yml",
+                                  "docs/guide.md", "README.md", "CHANGELOG.md", "meta/runtime.yml"])
+def test_tarball_lacking_a_required_file_fails(source, tmp_path, path):
+    assert "lacks %s" % path in tarball_problems(make_tarball(source, tmp_path, leave_out=[path]), source)
+
+
+def test_tarball_check_exits_zero_when_sound_and_one_when_broken(source, tmp_path):
+    def run(tarball):
+        return subprocess.run(
+            [sys.executable, str(HERE / "check_tarball.py"), str(tarball), str(source)],
+            capture_output=True, text=True, check=False,
+        )
+
+    sound = run(make_tarball(source, tmp_path))
+    assert sound.returncode == 0, sound.stdout
+    broken = run(make_tarball(source, tmp_path, add=["bench/run_bench.py"]))
     assert broken.returncode == 1, broken.stdout
     assert "problem(s)" in broken.stdout
