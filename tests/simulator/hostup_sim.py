@@ -314,12 +314,18 @@ class Request:
 
 
 class Outcome:
-    """What the HTTP layer must send: a reply (None = drop), maybe truncated."""
+    """What the HTTP layer must send: a reply (None = drop), maybe truncated.
 
-    def __init__(self, request_id, reply, truncate=False):
+    ``headers_delay`` holds the status line back that many seconds; ``trickle`` (a fault's Trickle)
+    sends the answer a few bytes at a time.
+    """
+
+    def __init__(self, request_id, reply, truncate=False, headers_delay=0.0, trickle=None):
         self.request_id = request_id
         self.reply = reply
         self.truncate = truncate
+        self.headers_delay = headers_delay
+        self.trickle = trickle
 
 
 # --------------------------------------------------------------------------
@@ -597,8 +603,96 @@ API_ROUTES = (
 # Fault injection
 # --------------------------------------------------------------------------
 
+# Fault kinds that rework the real answer of a list endpoint (``"list"``), in the order they apply.
+LIST_MODES = ("endless", "cursor_object", "items_without_id", "items_not_objects", "data_not_list")
+
+# Where ``echo_key`` puts the caller's key: a problem detail, an HTML page, or the real answer's data.
+ECHO_PLACES = ("detail", "html", "data")
+
+# What a trickled answer sends slowly: the body, the status line and headers, or both.
+TRICKLE_PARTS = ("body", "headers", "all")
+
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+
+# In the HTML page of ``echo_key: html`` the key starts at this character, so that an excerpt of
+# the first 200 characters holds only the start of it.
+HTML_ECHO_OFFSET = 190
+
+
+def fault_field_error(name, message):
+    """The 400 answer to a fault definition with a bad field."""
+    return ApiError(400, "invalid_request", "The fault definition is invalid.",
+                    errors=[field_error("/" + name, message, "invalid_type")])
+
+
+def echo_page(key, status):
+    """An HTML error page longer than 200 characters with ``key`` at HTML_ECHO_OFFSET."""
+    lead = ("<!DOCTYPE html><html><head><title>%d Error</title></head><body><h1>Gateway error</h1>"
+            "<p>The upstream service refused the request. Request made with the API key " % status)
+    lead = lead[:HTML_ECHO_OFFSET].ljust(HTML_ECHO_OFFSET, ".")
+    tail = " - check the key and try again later.</p><hr><address>hostup-sim gateway</address></body></html>"
+    return (lead + key + tail).encode("utf-8")
+
+
+def echo_in_data(payload, key):
+    """Put ``key`` into the data fields of a VPS, ticket or port 25 answer (or of each list item).
+
+    ``name``, ``subject`` and ``vpsName`` get the key appended, ``tags`` gets it as one more tag and
+    ``operatingSystem.displayName`` becomes the key.
+    """
+    if isinstance(payload, dict) and isinstance(payload.get("data"), list):
+        items = payload["data"]
+    else:
+        items = [payload]
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        for name in ("name", "subject", "vpsName"):
+            if isinstance(item.get(name), str):
+                item[name] = "%s %s" % (item[name], key)
+        if isinstance(item.get("tags"), list):
+            item["tags"].append(key)
+        system = item.get("operatingSystem")
+        if isinstance(system, dict):
+            system["displayName"] = key
+    return payload
+
+
+class Trickle:
+    """How a trickled answer is paced: ``chunk_bytes`` every ``interval_ms``, padded to ``length``."""
+
+    def __init__(self, spec):
+        if not isinstance(spec, dict):
+            raise fault_field_error("trickle", "trickle must be an object.")
+        self.part = spec.get("part", "body")
+        if self.part not in TRICKLE_PARTS:
+            raise fault_field_error("trickle/part", "part must be one of: %s." % ", ".join(TRICKLE_PARTS))
+        self.chunk_bytes = spec.get("chunk_bytes", 1)
+        if isinstance(self.chunk_bytes, bool) or not isinstance(self.chunk_bytes, int) or self.chunk_bytes < 1:
+            raise fault_field_error("trickle/chunk_bytes", "chunk_bytes must be an integer >= 1.")
+        interval = spec.get("interval_ms", 1000)
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0:
+            raise fault_field_error("trickle/interval_ms", "interval_ms must be a number > 0.")
+        self.interval_ms = float(interval)
+        self.length = spec.get("length")
+        if self.length is not None and (isinstance(self.length, bool) or not isinstance(self.length, int)
+                                        or self.length < 0):
+            raise fault_field_error("trickle/length", "length must be an integer >= 0.")
+
+    def describe(self):
+        return {"part": self.part, "chunk_bytes": self.chunk_bytes, "interval_ms": self.interval_ms,
+                "length": self.length}
+
+
 class Fault:
-    """One queued fault, parsed and checked from a ``POST /_sim/faults`` object."""
+    """One queued fault, parsed and checked from a ``POST /_sim/faults`` object.
+
+    A fault matches requests by method and path and is used ``count`` times (or until cleared with
+    ``persist``).  It either replaces the answer (``status``, ``location``, ``echo_key`` detail or
+    html, ``drop``, ``truncate``) or keeps the real one and reworks it (``list``, ``echo_key`` data,
+    extra ``headers``); ``latency_ms``, ``headers_delay_ms`` and ``trickle`` change when the bytes
+    leave.  The module docstring lists every field.
+    """
 
     def __init__(self, spec):
         if not isinstance(spec, dict):
@@ -607,24 +701,43 @@ class Fault:
         self.method = str(spec.get("method", "*")).upper()
         self.path = str(spec.get("path", "*"))
         self.count = self._int(spec, "count", 1, minimum=1)
+        self.persist = bool(spec.get("persist", False))
         self.status = self._int(spec, "status", None, minimum=100) if spec.get("status") is not None else None
         self.body = spec.get("body")
         self.content_type = str(spec.get("content_type") or "text/html")
         headers = spec.get("headers") or {}
         if not isinstance(headers, dict):
-            raise ApiError(400, "invalid_request", "The fault definition is invalid.",
-                           errors=[field_error("/headers", "headers must be an object.", "invalid_type")])
+            raise fault_field_error("headers", "headers must be an object.")
         self.headers = {str(name): str(value) for name, value in headers.items()}
-        latency = spec.get("latency_ms") or 0
-        if isinstance(latency, bool) or not isinstance(latency, (int, float)) or latency < 0:
-            raise ApiError(400, "invalid_request", "The fault definition is invalid.",
-                           errors=[field_error("/latency_ms", "latency_ms must be a number >= 0.", "invalid_type")])
-        self.latency_ms = float(latency)
+        self.latency_ms = self._delay(spec, "latency_ms")
+        self.headers_delay_ms = self._delay(spec, "headers_delay_ms")
         self.drop = bool(spec.get("drop", False))
         self.truncate = bool(spec.get("truncate", False))
         self.apply = bool(spec.get("apply", False))
         self.code = spec.get("code")
         self.detail = spec.get("detail")
+        self.title = self._text(spec, "title")
+        self.location = self._text(spec, "location")
+        self.trickle = Trickle(spec["trickle"]) if spec.get("trickle") is not None else None
+        self.list_modes = self._list_modes(spec.get("list"))
+        self.echo_key = spec.get("echo_key")
+        if self.echo_key is not None and self.echo_key not in ECHO_PLACES:
+            raise fault_field_error("echo_key", "echo_key must be one of: %s." % ", ".join(ECHO_PLACES))
+        self._settle_status()
+
+    def _settle_status(self):
+        """Default and cross-check the status of redirects, echoes and reworked answers."""
+        if self.location is not None:
+            if self.status is None:
+                self.status = 302
+            if self.status not in REDIRECT_STATUSES:
+                raise fault_field_error("status", "With location, status must be one of %s."
+                                        % ", ".join(str(code) for code in REDIRECT_STATUSES))
+        if self.echo_key in ("detail", "html") and self.status is None:
+            self.status = 401 if self.echo_key == "detail" else 502
+        if (self.list_modes or self.echo_key == "data") and self.status is not None:
+            raise fault_field_error("list" if self.list_modes else "echo_key",
+                                    "list and echo_key data rework the real answer; give no status or location.")
 
     @staticmethod
     def _int(spec, name, default, minimum):
@@ -633,10 +746,34 @@ class Fault:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ApiError(400, "invalid_request", "The fault definition is invalid.",
-                           errors=[field_error("/" + name, "%s must be an integer >= %d." % (name, minimum),
-                                               "invalid_type")])
+            raise fault_field_error(name, "%s must be an integer >= %d." % (name, minimum))
         return value
+
+    @staticmethod
+    def _delay(spec, name):
+        """Read a delay in milliseconds (a number >= 0, default 0)."""
+        value = spec.get(name) or 0
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise fault_field_error(name, "%s must be a number >= 0." % name)
+        return float(value)
+
+    @staticmethod
+    def _text(spec, name):
+        """Read an optional string field."""
+        value = spec.get(name)
+        if value is not None and not isinstance(value, str):
+            raise fault_field_error(name, "%s must be a string." % name)
+        return value
+
+    @staticmethod
+    def _list_modes(value):
+        """``list`` as a tuple of known modes; one mode or an array of them."""
+        if value is None:
+            return ()
+        modes = [value] if isinstance(value, str) else value
+        if not isinstance(modes, list) or not modes or any(mode not in LIST_MODES for mode in modes):
+            raise fault_field_error("list", "list must be one of, or an array of: %s." % ", ".join(LIST_MODES))
+        return tuple(modes)
 
     def matches(self, request):
         """Method (or ``*``) and exact path, or prefix when the path ends in ``*``."""
@@ -647,29 +784,89 @@ class Fault:
         return request.path == self.path
 
     @property
-    def delay_only(self):
-        """A fault with nothing but latency: delay, then serve normally."""
+    def keeps_answer(self):
+        """True when the real answer is served (maybe delayed, trickled, reworked, with extra headers)."""
         return self.status is None and not self.drop and not self.truncate
+
+    def pacing(self):
+        """Keyword arguments of Outcome: how the HTTP layer sends the answer."""
+        return {"headers_delay": self.headers_delay_ms / 1000.0, "trickle": self.trickle}
 
     def fault_reply(self, request, request_id):
         """The replacement answer for a fault that names a status."""
+        headers = dict(self.headers)
+        if self.location is not None:
+            headers["Location"] = self.location
+        if self.echo_key == "html":
+            return Reply(self.status, echo_page(request.bearer_token() or "", self.status), "text/html", headers)
         if self.body is not None:
             body = self.body if isinstance(self.body, str) else json.dumps(self.body)
-            return Reply(self.status, body.encode("utf-8"), self.content_type, self.headers)
+            return Reply(self.status, body.encode("utf-8"), self.content_type, headers)
+        if self.location is not None:
+            page = "<html><body><p>Moved to <a href=\"%s\">a new place</a>.</p></body></html>" % self.location
+            return Reply(self.status, page.encode("utf-8"), "text/html", headers)
         if self.status < 400:
-            return json_reply(self.status, {}, self.headers)
+            return json_reply(self.status, {}, headers)
         code = self.code or FAULT_CODES.get(self.status) or ("internal_error" if self.status >= 500 else "error")
         detail = self.detail or ("Rate limit exceeded. Please try again later." if code == "rate_limited"
                                  else "Injected fault (HTTP %d)." % self.status)
-        return problem_reply(ApiError(self.status, code, detail), request.path, request_id, self.headers)
+        if self.echo_key == "detail":
+            detail = "%s The API key %s was refused." % (self.detail or "Authentication failed.",
+                                                          request.bearer_token() or "")
+        document = problem_document(self.status, code, detail, request.path, request_id)
+        if self.title is not None:
+            document["title"] = self.title
+        return Reply(self.status, json.dumps(document).encode("utf-8"), "application/problem+json", headers)
+
+    def rework(self, reply, request, first_page):
+        """Apply ``echo_key: data`` and ``list`` to a real 2xx JSON answer; others pass unchanged.
+
+        ``first_page`` returns the ``data`` of the list's first page (an endless list starts over
+        there once it runs out).
+        """
+        if not (self.list_modes or self.echo_key == "data"):
+            return reply
+        if not 200 <= reply.status < 300 or reply.content_type != "application/json":
+            return reply
+        payload = json.loads(reply.body.decode("utf-8"))
+        if self.echo_key == "data":
+            payload = echo_in_data(payload, request.bearer_token() or "")
+        if self.list_modes and isinstance(payload, dict) and isinstance(payload.get("data"), list):
+            self._rework_list(payload, request, first_page)
+        return Reply(reply.status, json.dumps(payload).encode("utf-8"), reply.content_type, reply.headers)
+
+    def _rework_list(self, payload, request, first_page):
+        """Break one page of a list the ways ``list`` asks for (the real page was valid)."""
+        cursor = first_value(request.query, "cursor")
+        offset = decode_cursor(cursor) if cursor else 0
+        following = offset + parse_limit(request.query)
+        data = payload["data"]
+        if "endless" in self.list_modes:
+            if not data and offset > 0:
+                data = first_page()
+            payload["nextCursor"] = encode_cursor(following)
+        if "cursor_object" in self.list_modes:
+            payload["nextCursor"] = {"offset": following}
+        if "items_without_id" in self.list_modes:
+            data = [{name: value for name, value in item.items() if name != "id"} if isinstance(item, dict)
+                    else item for item in data]
+        if "items_not_objects" in self.list_modes:
+            data = list(range(1, max(1, len(data)) + 1))
+        if "data_not_list" in self.list_modes:
+            data = {str(item.get("id", index)) if isinstance(item, dict) else str(index): item
+                    for index, item in enumerate(data)}
+        payload["data"] = data
 
     def describe(self):
         """The fault as JSON, for the admin API."""
         return {
-            "method": self.method, "path": self.path, "count": self.count, "status": self.status,
-            "body": self.body, "content_type": self.content_type, "headers": self.headers,
-            "latency_ms": self.latency_ms, "drop": self.drop, "truncate": self.truncate,
-            "apply": self.apply, "code": self.code, "detail": self.detail,
+            "method": self.method, "path": self.path, "count": self.count, "persist": self.persist,
+            "status": self.status, "body": self.body, "content_type": self.content_type, "headers": self.headers,
+            "latency_ms": self.latency_ms, "headers_delay_ms": self.headers_delay_ms,
+            "trickle": self.trickle.describe() if self.trickle else None, "drop": self.drop,
+            "truncate": self.truncate, "apply": self.apply, "code": self.code, "detail": self.detail,
+            "title": self.title, "location": self.location, "list": list(self.list_modes),
+            "echo_key": self.echo_key,
         }
 
 
@@ -707,22 +904,34 @@ class SimulatorCore:
             fault = self._take_fault(request)
         if fault is not None and fault.latency_ms > 0:
             time.sleep(fault.latency_ms / 1000.0)
-        if fault is None or fault.delay_only:
+        if fault is None or fault.keeps_answer:
             return self._serve_normally(request, request_id, fault)
         return self._serve_fault(request, request_id, fault)
 
     def _serve_normally(self, request, request_id, fault):
         """Process against the live state and log the real answer.
 
-        ``fault`` is None or a latency-only fault (already slept); its extra
-        headers, if any, are added to the real answer.
+        ``fault`` is None or one that keeps the real answer (its latency
+        already slept): its extra headers are added, its ``list`` and
+        ``echo_key: data`` rework the answer, and its pacing goes to the
+        HTTP layer.
         """
         with self.lock:
             reply, key_name = self._process(request, request_id, self.state, count_rate=True)
-            if fault is not None:
-                reply.headers.update(fault.headers)
-            self._record(request, reply.status, key_name, fault is not None)
-        return Outcome(request_id, reply)
+            if fault is None:
+                self._record(request, reply.status, key_name, False)
+                return Outcome(request_id, reply)
+            reply = fault.rework(reply, request, lambda: self._first_page(request, request_id))
+            reply.headers.update(fault.headers)
+            self._record(request, reply.status, key_name, True)
+        return Outcome(request_id, reply, **fault.pacing())
+
+    def _first_page(self, request, request_id):
+        """The ``data`` of the first page of the list ``request`` reads (no cursor, same filters)."""
+        again = Request(request.method, request.path, request.headers, request.raw_body)
+        again.query = {name: values for name, values in request.query.items() if name != "cursor"}
+        reply, dummy = self._process(again, request_id, self.state, count_rate=False)
+        return json.loads(reply.body.decode("utf-8")).get("data") or []
 
     def _serve_fault(self, request, request_id, fault):
         """Answer with a fault; with ``apply`` the real work happens first.
@@ -740,14 +949,14 @@ class SimulatorCore:
                 real, key_name = None, self._key_name(request)
             if fault.drop:
                 self._record(request, None, key_name, True)
-                return Outcome(request_id, None)
+                return Outcome(request_id, None, **fault.pacing())
             if fault.status is not None:
                 reply = fault.fault_reply(request, request_id)
             else:
                 reply = real
                 reply.headers.update(fault.headers)
             self._record(request, reply.status, key_name, True)
-        return Outcome(request_id, reply, truncate=fault.truncate)
+        return Outcome(request_id, reply, truncate=fault.truncate, **fault.pacing())
 
     def _process(self, request, request_id, state, count_rate):
         """Authenticate, rate-limit, route and run a handler; never raises.
@@ -844,9 +1053,11 @@ class SimulatorCore:
         return headers
 
     def _take_fault(self, request):
-        """Consume one use of the first (oldest) matching fault, if any."""
+        """Consume one use of the first (oldest) matching fault, if any; a ``persist`` one stays."""
         for index, fault in enumerate(self.faults):
             if fault.matches(request):
+                if fault.persist:
+                    return fault
                 fault.count -= 1
                 if fault.count <= 0:
                     del self.faults[index]
@@ -1123,7 +1334,9 @@ class SimRequestHandler(http.server.BaseHTTPRequestHandler):
         self._send(outcome)
 
     def _send(self, outcome):
-        """Write the answer; drop or cut it short when a fault says so."""
+        """Write the answer; hold it back, trickle it, drop it or cut it short when a fault says so."""
+        if outcome.headers_delay > 0:
+            time.sleep(outcome.headers_delay)
         if outcome.reply is None:
             self.close_connection = True
             return
@@ -1135,19 +1348,48 @@ class SimRequestHandler(http.server.BaseHTTPRequestHandler):
             if name.lower() != "content-length":
                 headers[name] = value
         body = reply.body
+        if outcome.trickle is not None and outcome.trickle.length is not None:
+            # Trailing spaces keep a JSON body valid while making it as long as asked.
+            body = body.ljust(outcome.trickle.length, b" ")
+        headers["Content-Length"] = str(len(body))
         if outcome.truncate:
             body = body[:len(body) // 2]
             self.close_connection = True
         try:
+            if outcome.trickle is not None:
+                self._send_slowly(reply.status, headers, body, outcome.trickle)
+                return
             self.send_response(reply.status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             self.wfile.write(body)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def _send_slowly(self, status, headers, body, trickle):
+        """Write the answer ``trickle.chunk_bytes`` at a time, the first chunk at once, then one per interval.
+
+        ``trickle.part`` says what is paced: the body (headers at once), the status line and headers
+        (body at once after them), or all of it as one stream.
+        """
+        lines = ["%s %d %s" % (self.protocol_version, status, self.responses.get(status, ("",))[0]),
+                 "Server: " + self.version_string(), "Date: " + self.date_time_string()]
+        lines.extend("%s: %s" % (name, value) for name, value in headers.items())
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        paced = {"body": body, "headers": head, "all": head + body}[trickle.part]
+        if trickle.part == "body":
+            self.wfile.write(head)
+            self.wfile.flush()
+        for start in range(0, len(paced), trickle.chunk_bytes):
+            if start:
+                time.sleep(trickle.interval_ms / 1000.0)
+            self.wfile.write(paced[start:start + trickle.chunk_bytes])
+            self.wfile.flush()
+        if trickle.part == "headers":
+            self.wfile.write(body)
+            self.wfile.flush()
 
 
 class SimHTTPServer(http.server.ThreadingHTTPServer):

@@ -1,8 +1,9 @@
 """Self-test of the HostUp API simulator (tests/simulator/hostup_sim.py).
 
 Other tests trust the simulator to behave like the API described in
-REFERENCE.md; these tests pin that behaviour down.  They talk to it over
-real HTTP with ``urllib.request`` only, exactly as the collection does.
+docs/api.md; these tests pin that behaviour down.  They talk to it over
+real HTTP with ``urllib.request``, ``http.client`` or a raw socket (never
+the collection's client), so they see exactly what the server sends.
 """
 
 import http.client
@@ -10,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -414,6 +416,233 @@ def test_global_latency_delays_api_but_not_admin():
         started = time.monotonic()
         assert call(slow, "GET", "/api/v2/vps").status == 200
         assert time.monotonic() - started >= 0.2
+
+
+# ----- hostile faults -----------------------------------------------------
+
+def exchange(sim, method, path, body=None, key=DEMO_KEY, timeout=5):
+    """One request over http.client, which never follows redirects: (status, headers, body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", sim.port_number, timeout=timeout)
+    headers = {"Authorization": "Bearer " + key} if key is not None else {}
+    data = None if body is None else json.dumps(body)
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    try:
+        connection.request(method, path, body=data, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def arrivals(sim, path, key=DEMO_KEY):
+    """GET ``path`` on a raw socket; return [(seconds after sending, bytes)] until the answer is complete."""
+    with socket.create_connection(("127.0.0.1", sim.port_number), timeout=5) as conn:
+        conn.sendall(("GET %s HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer %s\r\n\r\n" % (path, key)).encode())
+        started, pieces, received = time.monotonic(), [], b""
+        while True:
+            piece = conn.recv(65536)
+            if not piece:
+                break
+            pieces.append((time.monotonic() - started, piece))
+            received += piece
+            head, found, rest = received.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^Content-Length: *(\d+)", head)
+            if found and length and len(rest) >= int(length.group(1)):
+                break
+    return pieces
+
+
+def split_answer(pieces):
+    head, dummy, body = b"".join(piece for dummy2, piece in pieces).partition(b"\r\n\r\n")
+    return head.decode("latin-1"), body
+
+
+def bad_fault(sim, spec):
+    """POST an invalid fault; return the pointers of the field errors of its 400."""
+    answer = admin(sim, "POST", "/_sim/faults", spec)
+    assert answer.status == 400
+    return [error["pointer"] for error in answer.json["errors"]]
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_fault_redirect_status_and_location(sim, status):
+    add_fault(sim, method="GET", path="/api/v2/vps", status=status, location="http://192.0.2.80/api/v2/vps")
+    code, headers, body = exchange(sim, "GET", "/api/v2/vps")
+    assert code == status
+    assert headers["Location"] == "http://192.0.2.80/api/v2/vps"
+    assert headers["Content-Type"] == "text/html" and b"192.0.2.80" in body
+    assert exchange(sim, "GET", "/api/v2/vps")[0] == 200
+
+
+@pytest.mark.parametrize("apply,filed", [(False, 0), (True, 1)])
+def test_fault_redirect_before_or_after_the_work(sim, apply, filed):
+    add_fault(sim, method="POST", path=PORT25, location="/api/v2/elsewhere", apply=apply)
+    code, headers, dummy = exchange(sim, "POST", PORT25, {"vpsId": MAIL01, "reason": REASON})
+    assert (code, headers["Location"]) == (302, "/api/v2/elsewhere")
+    assert len(state(sim)["port25_requests"]) == filed
+    assert admin(sim, "GET", "/_sim/log").json["requests"][-1]["status"] == 302
+
+
+def test_fault_redirect_needs_a_3xx_status(sim):
+    assert bad_fault(sim, {"status": 200, "location": "/x"}) == ["/status"]
+    assert bad_fault(sim, {"location": 7}) == ["/location"]
+
+
+def test_fault_trickle_body_arrives_chunk_by_chunk(sim):
+    add_fault(sim, method="GET", path="/api/v2/vps",
+              trickle={"part": "body", "chunk_bytes": 8, "interval_ms": 200, "length": 48})
+    pieces = arrivals(sim, "/api/v2/vps?name=none")
+    head, body = split_answer(pieces)
+    assert head.startswith("HTTP/1.1 200 ") and "Content-Length: 48" in head
+    assert len(body) == 48 and json.loads(body) == {"data": [], "nextCursor": None}
+    assert pieces[0][0] < 0.4 and b"\r\n\r\n" in pieces[0][1]  # headers (and the first chunk) at once
+    assert 0.9 <= pieces[-1][0] < 2.5  # five more chunks, 200 ms apart
+    assert len(pieces) >= 4
+
+
+def test_fault_trickle_headers_then_body_at_once(sim):
+    add_fault(sim, method="GET", path="/api/v2/vps", trickle={"part": "headers", "chunk_bytes": 60, "interval_ms": 150})
+    pieces = arrivals(sim, "/api/v2/vps?name=none")
+    head, body = split_answer(pieces)
+    assert pieces[0][0] < 0.3 and pieces[0][1].startswith(b"HTTP/1.1 200") and b"\r\n\r\n" not in pieces[0][1]
+    chunks = -(-(len(head) + 4) // 60)
+    assert (chunks - 1) * 0.15 - 0.05 <= pieces[-1][0] < 2.5
+    assert json.loads(body) == {"data": [], "nextCursor": None}
+
+
+def test_fault_trickle_all_and_no_padding_below_the_real_length(sim):
+    add_fault(sim, method="GET", path="/api/v2/vps", trickle={"part": "all", "chunk_bytes": 100, "interval_ms": 100,
+                                                              "length": 5})
+    pieces = arrivals(sim, "/api/v2/vps?name=mail-01")
+    head, body = split_answer(pieces)
+    assert [v["id"] for v in json.loads(body)["data"]] == [MAIL01]
+    chunks = -(-(len(head) + 4 + len(body)) // 100)
+    assert chunks >= 5 and (chunks - 1) * 0.1 - 0.05 <= pieces[-1][0] < 2.5
+
+
+def test_fault_trickle_definition_is_checked(sim):
+    assert bad_fault(sim, {"trickle": {"part": "middle"}}) == ["/trickle/part"]
+    assert bad_fault(sim, {"trickle": {"chunk_bytes": 0}}) == ["/trickle/chunk_bytes"]
+    assert bad_fault(sim, {"trickle": {"interval_ms": 0}}) == ["/trickle/interval_ms"]
+    assert bad_fault(sim, {"trickle": {"length": -1}}) == ["/trickle/length"]
+    assert bad_fault(sim, {"trickle": "slow"}) == ["/trickle"]
+
+
+def test_fault_slow_headers_after_the_work_is_done(sim):
+    add_fault(sim, method="POST", path=PORT25, headers_delay_ms=800)
+    with pytest.raises(socket.timeout):
+        exchange(sim, "POST", PORT25, {"vpsId": MAIL01, "reason": REASON}, timeout=0.3)
+    # The client gave up, but the request was filed (and logged) when it arrived.
+    assert [r["vpsId"] for r in state(sim)["port25_requests"]] == [MAIL01]
+    assert admin(sim, "GET", "/_sim/log").json["requests"][-1]["status"] == 201
+    add_fault(sim, method="GET", path="/api/v2/vps", headers_delay_ms=500)
+    pieces = arrivals(sim, "/api/v2/vps?name=none")
+    assert 0.5 <= pieces[0][0] < 2.0 and pieces[0][1].startswith(b"HTTP/1.1 200")
+
+
+def test_fault_list_endless_gives_fresh_cursors_forever(sim):
+    add_fault(sim, method="GET", path="/api/v2/vps", list="endless", persist=True)
+    cursors, path = [], "/api/v2/vps?limit=3"
+    for dummy in range(6):  # 8 VPSes: three real pages, then it starts over
+        page = call(sim, "GET", path).json
+        assert page["data"] and all(item["id"].startswith("vps_") for item in page["data"])
+        cursors.append(page["nextCursor"])
+        path = "/api/v2/vps?limit=3&cursor=" + page["nextCursor"]
+    assert len(set(cursors)) == 6 and None not in cursors
+    assert admin(sim, "GET", "/_sim/faults").json["faults"][0]["persist"] is True
+    assert admin(sim, "DELETE", "/_sim/faults").status == 200
+    assert call(sim, "GET", path).json == {"data": [], "nextCursor": None}
+
+
+def test_fault_list_endless_on_tickets(sim):
+    add_fault(sim, method="GET", path="/api/v2/support/tickets", list="endless", count=3)
+    first = call(sim, "GET", "/api/v2/support/tickets").json
+    second = call(sim, "GET", "/api/v2/support/tickets?cursor=" + first["nextCursor"]).json
+    third = call(sim, "GET", "/api/v2/support/tickets?cursor=" + second["nextCursor"]).json
+    assert len({first["nextCursor"], second["nextCursor"], third["nextCursor"]}) == 3
+    assert [t["id"] for t in second["data"]] == [t["id"] for t in first["data"]]
+    assert call(sim, "GET", "/api/v2/support/tickets?cursor=" + third["nextCursor"]).json["nextCursor"] is None
+
+
+@pytest.mark.parametrize("mode,check", [
+    ("cursor_object", lambda page: page["nextCursor"] == {"offset": 3} and len(page["data"]) == 3),
+    ("items_not_objects", lambda page: page["data"] == [1, 2, 3]),
+    ("items_without_id", lambda page: len(page["data"]) == 3
+     and all("id" not in item and item["name"] for item in page["data"])),
+    ("data_not_list", lambda page: isinstance(page["data"], dict) and MAIL01 in page["data"]
+     and page["data"][MAIL01]["name"] == "mail-01"),
+])
+def test_fault_list_malformed_data(sim, mode, check):
+    add_fault(sim, method="GET", path="/api/v2/vps", list=mode)
+    answer = call(sim, "GET", "/api/v2/vps?limit=3")
+    assert answer.status == 200 and check(answer.json)
+    assert call(sim, "GET", "/api/v2/vps?limit=3").json["nextCursor"] == hostup_sim.encode_cursor(3)
+
+
+def test_fault_list_modes_combine_and_spare_errors(sim):
+    add_fault(sim, method="GET", path="/api/v2/support/tickets", list=["cursor_object", "items_without_id"], count=2)
+    page = call(sim, "GET", "/api/v2/support/tickets?limit=2").json
+    assert page["nextCursor"] == {"offset": 2} and all("id" not in item for item in page["data"])
+    assert_problem(call(sim, "GET", "/api/v2/support/tickets", key="wrong-key"), 401, "unauthorized")
+    assert bad_fault(sim, {"list": "sideways"}) == ["/list"]
+    assert bad_fault(sim, {"list": "endless", "status": 200}) == ["/list"]
+
+
+@pytest.mark.parametrize("body,content_type,status", [
+    ('{"data": [{"id": "vps_', "application/json", 200),
+    ("Service temporarily unavailable", "text/plain", 503),
+    ("", "application/json", 200),
+    ("<html><body>Not JSON</body></html>", "application/problem+json", 500),
+])
+def test_fault_malformed_or_non_json_body(sim, body, content_type, status):
+    add_fault(sim, method="GET", path="/api/v2/vps", status=status, body=body, content_type=content_type)
+    code, headers, raw = exchange(sim, "GET", "/api/v2/vps")
+    assert (code, headers["Content-Type"], raw) == (status, content_type, body.encode())
+    assert headers["Content-Length"] == str(len(body))
+
+
+def test_fault_echo_key_in_detail(sim):
+    add_fault(sim, method="GET", path="/api/v2/vps", echo_key="detail", count=2)
+    doc = assert_problem(call(sim, "GET", "/api/v2/vps"), 401, "unauthorized")
+    assert DEMO_KEY in doc["detail"]
+    # The key as the server saw it: a padded key is echoed stripped.
+    doc = assert_problem(call(sim, "GET", "/api/v2/vps", key="  sim-readonly-key "), 401, "unauthorized")
+    assert "The API key sim-readonly-key was refused." in doc["detail"]
+    add_fault(sim, method="POST", path=PORT25, echo_key="detail", status=400, detail="Bad reason.")
+    doc = assert_problem(file_port25(sim), 400, "invalid_request")
+    assert doc["detail"] == "Bad reason. The API key %s was refused." % DEMO_KEY
+
+
+def test_fault_echo_key_in_html_page_cut_by_a_200_char_excerpt(sim):
+    add_fault(sim, method="POST", path=PORT25, echo_key="html")
+    answer = file_port25(sim)
+    page = answer.raw.decode()
+    assert answer.status == 502 and answer.headers["Content-Type"] == "text/html"
+    assert page.index(DEMO_KEY) == 190 and len(page) > 200
+    assert DEMO_KEY not in page[:200] and page[:200].endswith(DEMO_KEY[:10])
+    assert state(sim)["port25_requests"] == []
+
+
+def test_fault_echo_key_in_vps_data(sim):
+    add_fault(sim, method="GET", path="/api/v2/vps*", echo_key="data", count=2)
+    vps = call(sim, "GET", "/api/v2/vps/" + MAIL01).json
+    assert vps["name"] == "mail-01 " + DEMO_KEY
+    assert vps["tags"] == ["mail", DEMO_KEY] and vps["operatingSystem"]["displayName"] == DEMO_KEY
+    listed = call(sim, "GET", "/api/v2/vps?limit=2").json
+    assert all(item["name"].endswith(" " + DEMO_KEY) for item in listed["data"])
+    assert listed["nextCursor"] == hostup_sim.encode_cursor(2)
+    assert DEMO_KEY not in call(sim, "GET", "/api/v2/vps").raw.decode()
+    assert bad_fault(sim, {"echo_key": "data", "status": 500}) == ["/echo_key"]
+    assert bad_fault(sim, {"echo_key": "headers"}) == ["/echo_key"]
+
+
+def test_fault_terminal_escapes_in_detail_and_title(sim):
+    add_fault(sim, method="GET", path="/api/v2/vps", status=500,
+              detail="\x1b[2J\x1b[31mboom\r\nok: [host]", title="Oops\x1b]0;owned\x07\nok: [host]")
+    doc = assert_problem(call(sim, "GET", "/api/v2/vps"), 500, "internal_error")
+    assert doc["detail"] == "\x1b[2J\x1b[31mboom\r\nok: [host]"
+    assert doc["title"] == "Oops\x1b]0;owned\x07\nok: [host]"
 
 
 # ----- log, reset, bulk ---------------------------------------------------
