@@ -17,9 +17,58 @@ or in-process::
     with Simulator(state="default_state.json") as sim:
         urllib.request.urlopen(sim.url + "/api/v2/vps")
 
-The behaviour follows /work/shared/hostup-api/REFERENCE.md; where the public
+The behaviour follows the API facts in docs/api.md; where HostUp's public
 documentation is silent, the project's decisions are implemented (error
 codes such as ``port25_request_pending`` or ``ticket_already_closed``).
+
+Faults
+------
+``POST /_sim/faults`` queues one fault (a JSON object) or several (an
+array); ``GET`` lists them, ``DELETE`` clears them, ``POST /_sim/reset``
+clears them too.  An /api/ request takes one use of the oldest fault whose
+``method`` (default ``*``) and ``path`` match (a path ending in ``*`` is a
+prefix).  A fault is used ``count`` times (default 1), or until cleared
+when ``persist`` is true.  Its fields, all optional::
+
+    status          answer with this status instead of the real answer: a
+                    problem document (``code``, ``detail``, ``title`` set its
+                    fields), or ``body`` (a string sent as is, or JSON) with
+                    ``content_type`` (default text/html)
+    apply           with status/location: do the real work first, then answer
+                    with the fault; without it nothing changes
+    headers         extra headers on the answer (real or fault)
+    location        a redirect: ``Location`` header and a short HTML page;
+                    status 301, 302 (default), 303, 307 or 308
+    latency_ms      wait before doing anything (the work happens afterwards)
+    headers_delay_ms  do the work and log it at once, then hold the status
+                    line back this long ("slow headers")
+    trickle         {"part": "body"|"headers"|"all", "chunk_bytes": n,
+                    "interval_ms": t, "length": n}: send that part of the
+                    answer n bytes at a time, the first chunk at once, then
+                    one every t ms; the body is padded with spaces to
+                    ``length`` bytes (never cut)
+    drop            close the connection without an answer
+    truncate        send half the body (of the fault answer, or of the real
+                    answer computed on a throwaway copy of the state), close
+    list            rework a 2xx list page (GET /api/v2/vps,
+                    GET /api/v2/support/tickets), one mode or an array:
+                    "endless" (nextCursor always a fresh cursor; past the end
+                    the first page again), "cursor_object" (nextCursor is
+                    {"offset": n}), "items_without_id", "items_not_objects"
+                    (data is [1, 2, ...]), "data_not_list" (data is an object
+                    keyed by id)
+    echo_key        the caller's key as sent (trimmed) in the answer:
+                    "detail" (problem detail, default status 401), "html" (an
+                    HTML page, default status 502, the key at character 190
+                    so a 200-character excerpt cuts it), "data" (the real 2xx
+                    answer: key appended to name/subject/vpsName, added to
+                    tags, set as operatingSystem.displayName)
+
+``list`` and ``echo_key: data`` rework the real answer, so they take no
+``status`` or ``location``; error answers pass through unchanged.
+Terminal escapes and line breaks in server text are plain ``detail`` and
+``title`` strings, e.g. ``{"status": 500, "detail": "\\u001b[2J\\nok: [host]"}``.
+docs/simulator.md has a table with JSON and ``curl`` examples.
 """
 
 import argparse
