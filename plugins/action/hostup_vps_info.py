@@ -12,4 +12,4 @@ from ansible_collections.hostup.cloud.plugins.plugin_utils._action import Hostup
 
 
 class ActionModule(HostupAction):
-    MODULE = hostup_vps_info
+    INTERFACE = hostup_vps_info.INTERFACE

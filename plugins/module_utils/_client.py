@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import random
 import re
+import threading
 import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -34,11 +36,6 @@ else:
 
 DEFAULT_API_URL = "https://cloud.hostup.se"
 
-# Scopes each kind of call needs, so that a 403 `forbidden` can say which one is missing.
-SCOPE_READ_VM = "read:vm"
-SCOPE_READ_SUPPORT = "read:support"
-SCOPE_WRITE_SUPPORT = "write:support"
-
 # Statuses after which the request may or may not have been applied by the server.
 GATEWAY_STATUSES = frozenset((502, 503, 504))
 RATE_LIMIT_STATUS = 429
@@ -47,9 +44,49 @@ MAX_SINGLE_WAIT = 300.0
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
 
-_VPS_ID = re.compile(r"^vps_[A-Za-z0-9]{1,64}$")
-_TICKET_ID = re.compile(r"^(tkt_[A-Za-z0-9]{1,64}|[0-9]{1,20})$")
+# Far above any real account; a server that keeps handing out cursors is stopped here.
+MAX_PAGES = 1000
+MAX_ITEMS = 100000
+# An answer larger than this is not an API answer.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+EXCERPT_LENGTH = 200
+# requests' own read timeout reports a silent server; the end-to-end deadline, this much later, a trickling one.
+DEADLINE_GRACE = 0.25
+MASK = "********"
+# A key shorter than this is not masked piecemeal (masking two letters would garble messages).
+MIN_MASKED_PREFIX = 8
+
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def mask_secret(value, secret):
+    """``value`` (text, or any nesting of dicts and lists) with ``secret`` replaced by ********.
+
+    The secret as given and stripped are masked, and so is any piece of 8 or more of its leading
+    characters at the very end of a text, where an excerpt may have cut it. Mask first, then cut.
+    """
+    secret = secret.strip() if isinstance(secret, str) else ""
+    if not secret:
+        return value
+    if isinstance(value, dict):
+        return dict((mask_secret(k, secret), mask_secret(v, secret)) for k, v in value.items())
+    if isinstance(value, list):
+        return [mask_secret(item, secret) for item in value]
+    if not isinstance(value, str):
+        return value
+    value = value.replace(secret, MASK)
+    for length in range(min(len(secret) - 1, len(value)), MIN_MASKED_PREFIX - 1, -1):
+        if value.endswith(secret[:length]):
+            return value[:-length] + MASK
+    return value
+
+
+def one_line(text):
+    """Server text made safe for a terminal: control characters (escape sequences, line breaks) escaped."""
+    if not isinstance(text, str):
+        return text
+    return _CONTROL.sub(lambda match: "\\x%02x" % ord(match.group()), text)
 
 
 class HostupError(Exception):
@@ -65,11 +102,11 @@ class HostupInputError(HostupError):
 
 
 class HostupApiError(HostupError):
-    """An HTTP request that failed: an error status, a network failure or an unreadable body."""
+    """An HTTP request that failed: an error status, a redirect, a network failure or an unusable answer."""
 
     def __init__(self, method, path, status=None, code=None, title=None, detail=None,
                  request_id=None, errors=None, body_excerpt=None, hint=None, reason=None,
-                 ambiguous=False):
+                 ambiguous=False, location=None):
         self.method = method
         self.path = path
         self.status = status
@@ -81,6 +118,7 @@ class HostupApiError(HostupError):
         self.body_excerpt = body_excerpt
         self.hint = hint
         self.reason = reason
+        self.location = location
         # True when an earlier attempt of this same call may have been applied by the server
         # (it failed after the request was sent).
         self.ambiguous = ambiguous
@@ -88,6 +126,7 @@ class HostupApiError(HostupError):
 
     @property
     def message(self):
+        """One line: what was called, what came back, HostUp's code, detail and request id, and a hint."""
         head = "%s %s failed: " % (self.method, self.path)
         if self.status is None:
             text = head + (self.reason or "no response")
@@ -101,6 +140,8 @@ class HostupApiError(HostupError):
                 text += ": %s" % self.title
             elif self.body_excerpt:
                 text += ": %s" % self.body_excerpt
+            if self.location is not None:
+                text += " (redirect to %s, not followed)" % (self.location or "nowhere")
             if self.reason:
                 text += " (%s)" % self.reason
             if self.request_id:
@@ -114,12 +155,13 @@ class HostupApiError(HostupError):
                 text += " [%s]" % fields
         if self.hint:
             text += ". " + self.hint
-        return text
+        return one_line(text)
 
     def __str__(self):
         return self.message
 
     def to_result(self):
+        """The problem document as received (``api_error``), for a task's failed result."""
         return {
             "api_error": {
                 "status": self.status,
@@ -157,42 +199,46 @@ def _snake_key(key):
     return _CAMEL_BOUNDARY.sub("_", key).lower()
 
 
-def vps_path_id(value):
-    """Validate a public VPS id and return it ready for a URL path."""
-    return _path_id(value, _VPS_ID, "a VPS id must look like vps_<letters and digits>")
-
-
-def ticket_path_id(value):
-    """Validate a ticket id (tkt_... or the numeric ticket number) and return it ready for a URL path."""
-    return _path_id(value, _TICKET_ID, "a ticket id must be tkt_<letters and digits> or a numeric ticket number")
-
-
-def _path_id(value, pattern, rule):
+def path_id(value, pattern, rule):
+    """``value`` checked against ``pattern`` (a resource's id format) and quoted for a URL path."""
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise HostupInputError("invalid id %s: %s" % (json.dumps(value) if isinstance(value, str) else repr(value), rule))
+        shown = json.dumps(value) if isinstance(value, str) else repr(value)
+        raise HostupInputError("invalid id %s: %s" % (one_line(shown), rule))
     return quote(value, safe="")
 
 
 def validate_api_url(api_url):
-    """Refuse anything but https, and plain http to a loopback host: a key must not cross a network in clear."""
+    """``scheme://host[:port]`` with at most a trailing ``/``; https, or plain http to a loopback host only."""
     if not isinstance(api_url, str) or not api_url.strip():
         raise HostupInputError("api_url must be an https:// URL such as %s" % DEFAULT_API_URL)
+    shown = one_line(json.dumps(api_url))
     try:
         parts = urlsplit(api_url.strip())
         host = parts.hostname
         scheme = parts.scheme
         _port = parts.port  # raises ValueError for a malformed port
-    except ValueError:
-        host = scheme = None
+    except ValueError as exc:
+        raise HostupInputError("api_url %s is not a valid http(s) URL (%s)" % (shown, one_line(str(exc)))) from None
     if scheme not in ("http", "https") or not host:
-        raise HostupInputError("api_url %s is not a valid http(s) URL" % json.dumps(api_url))
-    if parts.username or parts.password:
+        raise HostupInputError("api_url %s is not a valid http(s) URL" % shown)
+    if parts.username is not None or parts.password is not None:
         raise HostupInputError("api_url must not carry credentials; use api_key")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in api_url or "#" in api_url:
+        raise HostupInputError("api_url %s must be scheme://host[:port] only, such as %s: a path, query or "
+                               "fragment would send requests to the wrong place" % (shown, DEFAULT_API_URL))
     if scheme == "http" and not _is_loopback(host):
         raise HostupInputError(
             "api_url %s uses plain http to a non-loopback host; the API key would travel in clear text. "
-            "Use https:// (plain http is allowed only for 127.0.0.0/8, ::1 and localhost)" % json.dumps(api_url))
+            "Use https:// (plain http is allowed only for 127.0.0.0/8, ::1 and localhost)" % shown)
     return api_url.strip().rstrip("/")
+
+
+def is_loopback_url(url):
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    return bool(host) and _is_loopback(host)
 
 
 def _is_loopback(host):
@@ -207,23 +253,26 @@ def _is_loopback(host):
 def parse_retry_delay(headers, now=None):
     """Seconds to wait before a retry, from Retry-After (seconds or HTTP date), else X-RateLimit-Reset (ISO 8601).
 
-    Returns None when neither header gives a usable value.
+    Returns None when neither header gives a usable value (non-finite numbers included).
     """
     now = now if now is not None else datetime.now(timezone.utc)
     retry_after = headers.get("Retry-After")
     if retry_after:
         retry_after = retry_after.strip()
         try:
-            return max(0.0, float(retry_after))
+            seconds = float(retry_after)
         except ValueError:
+            seconds = None
             try:
                 when = parsedate_to_datetime(retry_after)
-            except (TypeError, ValueError, IndexError):
+            except (TypeError, ValueError, IndexError, OverflowError):
                 when = None
             if when is not None:
                 if when.tzinfo is None:
                     when = when.replace(tzinfo=timezone.utc)
                 return max(0.0, (when - now).total_seconds())
+        if seconds is not None and math.isfinite(seconds):
+            return max(0.0, seconds)
     reset = headers.get("X-RateLimit-Reset")
     if reset:
         when = _parse_iso8601(reset.strip())
@@ -237,19 +286,28 @@ def _parse_iso8601(text):
         text = text[:-1] + "+00:00"
     try:
         when = datetime.fromisoformat(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when
 
 
-def _excerpt(text, limit=200):
-    return " ".join((text or "").split())[:limit]
+class _Answer(object):
+    """What one attempt brought back: a response and its body, or the exception that ended it."""
+
+    def __init__(self):
+        self.response = None
+        self.content = None
+        self.exception = None
 
 
 class HostupClient(object):
-    """Talks to the HostUp v2 API. One instance (one HTTP session) per task run or inventory parse."""
+    """Talks to the HostUp v2 API. One instance (one HTTP session) per task run or inventory parse.
+
+    Build it with ``_connection.connect``, which gives every caller the same proxies, CA bundle,
+    User-Agent and rate gate.
+    """
 
     def __init__(self, api_key, api_url=DEFAULT_API_URL, timeout=30, retries=5, validate_certs=True,
                  user_agent="hostup.cloud", proxies=None, ca_bundle=None, sleep=time.sleep, clock=time.monotonic,
@@ -258,28 +316,36 @@ class HostupClient(object):
             raise HostupInputError("the Python library 'requests' is required")
         if not isinstance(api_key, str) or not api_key.strip():
             raise HostupInputError("api_key is required: set it or the HOSTUP_API_KEY environment variable")
+        if _CONTROL.search(api_key.strip()):
+            # Never quoted: it may be a key file pasted with its comment line.
+            raise HostupInputError("api_key contains a line break or another control character; give the key "
+                                   "alone, without comments or surrounding lines")
         if timeout is None or timeout <= 0:
             raise HostupInputError("api_timeout must be a positive number of seconds")
         if retries is None or retries < 0:
             raise HostupInputError("api_retries must be 0 or more")
         self.base_url = validate_api_url(api_url)
+        self.api_key = api_key.strip()
         self.timeout = timeout
         self.retries = retries
         self.sleep = sleep
         self.clock = clock
+        # Called with one line per wait (rate limit, a VPS not ready yet) so a person sees why nothing moves.
+        self.progress = None
         # A RateGate (see _rate_gate.py) shares 429 waits with the other processes using this key.
         self.rate_gate = rate_gate
+        # What this client has spent waiting on rate limits, against its budget of ``retries`` waits.
+        self.rate_limit_waited = 0.0
+        self.rate_limit_budget = retries * MAX_SINGLE_WAIT
         self._session = requests.Session()
-        # A caller that passes ``proxies`` (the controller-side actions, from the task's environment) gets
-        # exactly those: this process's environment is then not read, so one task's settings cannot leak
-        # into another's. Without it (a module process) requests reads the environment as usual.
-        self._session.trust_env = proxies is None
+        # Proxies and CA bundle come from the caller (the connection factory reads the task's environment),
+        # never from this process's environment or ~/.netrc, which could replace the Authorization header.
+        self._session.trust_env = False
         if proxies:
             self._session.proxies.update(proxies)
-        # Without trust_env requests no longer reads REQUESTS_CA_BUNDLE itself, so the caller passes it.
         self._session.verify = (ca_bundle or True) if validate_certs else False
         self._session.headers.update({
-            "Authorization": "Bearer %s" % api_key.strip(),
+            "Authorization": "Bearer %s" % self.api_key,
             "Accept": "application/json",
             "User-Agent": user_agent,
         })
@@ -294,120 +360,195 @@ class HostupClient(object):
     def __exit__(self, *exc_info):
         self.close()
 
+    def say(self, line):
+        """Report a wait to whoever watches (Ansible's display at -v), masked like everything else."""
+        if self.progress is not None:
+            self.progress(mask_secret(line, self.api_key))
+
     # -- the one request path -------------------------------------------------------------------------
-    def request(self, method, path, query=None, body=None, scope=None, safe_to_repeat=None):
+    def request(self, method, path, query=None, body=None, scope=None, safe_to_repeat=None, explain=None):
         """Send one API call, retrying where that cannot do harm, and return an ApiResponse.
 
         Retried: every method on 429 and on connection failures where nothing was sent; calls that are
-        safe to repeat (GET, and POSTs the caller marks so) also on 502/503/504, read timeouts and
-        connections dropped mid-answer. Anything else raises HostupApiError at once.
+        safe to repeat (GET, and POSTs the caller marks so) also on 502/503/504, timeouts and
+        connections dropped mid-answer. Anything else, a redirect included, raises HostupApiError at once.
+        ``scope`` names the scope the call needs (for the hint on a 403 ``forbidden``); ``explain``
+        gives a resource's own hint for an error (a callable taking the HostupApiError).
         """
         if safe_to_repeat is None:
             safe_to_repeat = method == "GET"
         try:
-            return self._request(method, path, query, body, scope, safe_to_repeat)
+            return self._request_with_retries(method, path, query, body, scope, safe_to_repeat, explain)
+        except HostupApiError as exc:
+            if explain is not None and exc.hint is None:
+                exc.hint = explain(exc)
+            raise
         finally:
             if self.rate_gate is not None:
                 self.rate_gate.done()
 
-    def _request(self, method, path, query, body, scope, safe_to_repeat):
-        url = self.base_url + path
+    def _request_with_retries(self, method, path, query, body, scope, safe_to_repeat, explain):
         attempt = 0
-        waited = 0.0
-        rate_limited = 0
         ambiguous = False
         while True:
             attempt += 1
-            failure = None
-            if self.rate_gate is not None:
-                waited += self.rate_gate.before_request(self.sleep)
-            try:
-                self.requests_sent += 1
-                response = self._session.request(
-                    method, url, params=query,
-                    data=None if body is None else json.dumps(body),
-                    headers={"Content-Type": "application/json"} if body is not None else None,
-                    timeout=self.timeout, allow_redirects=False)
-                content = response.content
-            except Exception as exc:  # classified below; never leaks as a traceback
-                failure = self._network_failure(method, path, url, exc, ambiguous)
-                sent = failure.reason_sent
-                retryable = (not sent) or safe_to_repeat
-                if sent:
-                    ambiguous = True
-                if not retryable or attempt > self.retries:
-                    failure.error.ambiguous = ambiguous
-                    raise failure.error
-                delay = self._backoff(attempt)
-            else:
-                status = response.status_code
-                if status < 400:
-                    return ApiResponse(status, self._parse_json(method, path, response, content, ambiguous),
-                                       response.headers, ambiguous)
-                error = self._http_error(method, path, response, content, scope, ambiguous)
-                if status == RATE_LIMIT_STATUS:
-                    rate_limited += 1
-                    if attempt > self.retries:
-                        error.reason = "rate limited; gave up after %d retries, having waited %.1fs in total" % (
-                            self.retries, waited)
-                        raise error
-                    delay = parse_retry_delay(response.headers)
-                    if delay is None:
-                        delay = self._backoff(attempt)
-                    delay = min(delay, MAX_SINGLE_WAIT)
-                    if self.rate_gate is not None:
-                        self.rate_gate.mark_limited(delay)
-                        if self.rate_gate.enabled:
-                            # The gate waits (before the next attempt) for this process and the others.
-                            continue
-                elif status in GATEWAY_STATUSES and safe_to_repeat and attempt <= self.retries:
-                    ambiguous = ambiguous or method != "GET"
-                    delay = parse_retry_delay(response.headers)
-                    if delay is None:
-                        delay = self._backoff(attempt)
-                else:
-                    if status in GATEWAY_STATUSES and method != "GET":
-                        error.ambiguous = True
+            self._wait_for_rate_gate()
+            answer = self._send(method, path, query, body)
+            if answer.exception is not None:
+                error, sent = self._network_failure(method, path, answer.exception)
+                ambiguous = ambiguous or sent
+                error.ambiguous = ambiguous
+                if (sent and not safe_to_repeat) or attempt > self.retries:
                     raise error
-            delay = min(delay, MAX_SINGLE_WAIT)
-            waited += delay
-            self.sleep(delay)
+                self._pause(self._backoff(attempt), "%s %s: %s; retry %d/%d" % (
+                    method, path, error.reason, attempt, self.retries))
+                continue
+            response, content = answer.response, answer.content
+            status = response.status_code
+            if status < 300:
+                return ApiResponse(status, self._parse_json(method, path, response, content, ambiguous),
+                                   response.headers, ambiguous)
+            error = self._http_error(method, path, response, content, scope, ambiguous)
+            if status == RATE_LIMIT_STATUS:
+                self._wait_out_rate_limit(error, response, attempt)
+                continue
+            if status in GATEWAY_STATUSES and safe_to_repeat and attempt <= self.retries:
+                ambiguous = ambiguous or method != "GET"
+                delay = parse_retry_delay(response.headers)
+                self._pause(self._backoff(attempt) if delay is None else delay,
+                            "%s %s: HTTP %s from HostUp; retry %d/%d" % (method, path, status, attempt, self.retries))
+                continue
+            if status in GATEWAY_STATUSES and method != "GET":
+                error.ambiguous = True
+            raise error
 
-    def get(self, path, query=None, scope=None):
-        return self.request("GET", path, query=query, scope=scope).data
+    def _send(self, method, url_path, query, body):
+        """One attempt, bounded end to end by ``timeout`` (connect, send, headers and body together).
 
-    def paginate(self, path, query=None, scope=None, page_size=100):
-        """Yield every item of a cursor-paginated list, following nextCursor to the end."""
+        requests' own timeout applies per socket read, so a server that trickles bytes would hold the
+        task forever; the attempt therefore runs in a helper thread that is abandoned at the deadline.
+        """
+        answer = _Answer()
+        self.requests_sent += 1
+        kwargs = dict(params=query, data=None if body is None else json.dumps(body),
+                      headers={"Content-Type": "application/json"} if body is not None else None,
+                      timeout=self.timeout, allow_redirects=False, stream=True)
+
+        def attempt():
+            try:
+                response = self._session.request(method, self.base_url + url_path, **kwargs)
+                chunks = []
+                size = 0
+                for chunk in response.iter_content(65536):
+                    size += len(chunk)
+                    if size > MAX_BODY_BYTES:
+                        response.close()
+                        raise _TooLarge()
+                    chunks.append(chunk)
+                answer.content = b"".join(chunks)
+                answer.response = response
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # classified by the caller
+                answer.exception = exc
+
+        worker = threading.Thread(target=attempt, name="hostup-request", daemon=True)
+        worker.start()
+        worker.join(self.timeout + DEADLINE_GRACE)
+        if worker.is_alive():
+            answer.response = None
+            answer.exception = _DeadlineExceeded()
+        return answer
+
+    def _wait_for_rate_gate(self):
+        if self.rate_gate is None:
+            return
+        left = max(0.0, self.rate_limit_budget - self.rate_limit_waited)
+        waited = self.rate_gate.before_request(self.sleep, max_wait=left)
+        self.rate_limit_waited += waited
+
+    def _wait_out_rate_limit(self, error, response, attempt):
+        """Wait as HostUp says before the next attempt, or give up once retries or the wait budget are spent."""
+        delay = parse_retry_delay(response.headers)
+        if delay is None:
+            delay = self._backoff(attempt)
+        delay = min(delay, MAX_SINGLE_WAIT)
+        left = self.rate_limit_budget - self.rate_limit_waited
+        if attempt > self.retries or delay > left + 0.001:
+            error.reason = "rate limited; gave up after %d retries, having waited %.1f s in total for rate limits" % (
+                attempt - 1, self.rate_limit_waited)
+            raise error
+        source = "Retry-After" if response.headers.get("Retry-After") else "backoff"
+        self.say("rate limited by HostUp: waiting %.0f s (%s), retry %d/%d" % (delay, source, attempt, self.retries))
+        if self.rate_gate is not None:
+            self.rate_gate.mark_limited(delay)
+            if self.rate_gate.enabled:
+                # The gate waits (before the next attempt) for this process and the others.
+                return
+        self.rate_limit_waited += delay
+        self.sleep(delay)
+
+    def _pause(self, delay, why):
+        delay = min(delay, MAX_SINGLE_WAIT)
+        self.say("%s; waiting %.0f s" % (why, delay))
+        self.sleep(delay)
+
+    def get(self, path, query=None, scope=None, explain=None):
+        return self.request("GET", path, query=query, scope=scope, explain=explain).data
+
+    def paginate(self, path, query=None, scope=None, page_size=100, explain=None):
+        """Yield every item (a dict) of a cursor-paginated list, following nextCursor to the end.
+
+        A server that never stops is cut off after MAX_PAGES pages or MAX_ITEMS items.
+        """
         query = dict(query or {})
         query["limit"] = page_size
         seen = set()
+        pages = items_read = 0
         while True:
-            data = self.get(path, query=query, scope=scope)
+            data = self.get(path, query=query, scope=scope, explain=explain)
+            pages += 1
             items = data.get("data") if isinstance(data, dict) else None
             if not isinstance(items, list):
                 raise HostupApiError("GET", path, status=200, reason="the answer has no data list")
+            for index, item in enumerate(items):
+                if not isinstance(item, dict):
+                    raise HostupApiError("GET", path, status=200, reason="item %d of page %d is a %s, not an object" % (
+                        index + 1, pages, type(item).__name__))
+            items_read += len(items)
             yield from items
             cursor = data.get("nextCursor")
-            if not items or not cursor or cursor in seen:
+            if not items or cursor is None or cursor == "" or cursor in seen:
                 return
+            if not isinstance(cursor, (str, int)) or isinstance(cursor, bool):
+                raise HostupApiError("GET", path, status=200, reason="nextCursor is a %s, not a string" % (
+                    type(cursor).__name__))
+            if pages >= MAX_PAGES or items_read >= MAX_ITEMS:
+                raise HostupApiError("GET", path, status=200, reason=(
+                    "the list did not end after %d pages and %d items (the limit is %d pages or %d items); "
+                    "the server keeps returning a next cursor" % (pages, items_read, MAX_PAGES, MAX_ITEMS)))
             seen.add(cursor)
             query["cursor"] = cursor
 
-    # -- helpers ----------------------------------------------------------------------------------------
+    # -- reading answers ------------------------------------------------------------------------------
     def _backoff(self, attempt):
         ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** (attempt - 1)))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    def _excerpt(self, content):
+        """The start of a body for a message: the key masked first, then cut, on one line."""
+        text = mask_secret(content.decode("utf-8", errors="replace") if content else "", self.api_key)
+        text = " ".join(text.split())[:EXCERPT_LENGTH]
+        return mask_secret(text, self.api_key)
 
     def _parse_json(self, method, path, response, content, ambiguous):
         if not content or not content.strip():
             return None
         try:
             return json.loads(content.decode(response.encoding or "utf-8", errors="replace"))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise HostupApiError(
                 method, path, status=response.status_code,
                 reason="the answer is not JSON",
-                body_excerpt=_excerpt(content.decode("utf-8", errors="replace")),
+                body_excerpt=self._excerpt(content),
                 request_id=response.headers.get("X-Request-Id"), ambiguous=ambiguous) from None
 
     def _http_error(self, method, path, response, content, scope, ambiguous):
@@ -416,12 +557,17 @@ class HostupClient(object):
         problem = None
         try:
             problem = json.loads(text) if text.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):
             problem = None
-        request_id = response.headers.get("X-Request-Id")
+        request_id = _text_or_none(response.headers.get("X-Request-Id"))
+        location = response.headers.get("Location", "") if 300 <= status < 400 else None
+        if location:
+            location = mask_secret(location, self.api_key)
         if not isinstance(problem, dict):
-            return HostupApiError(method, path, status=status, body_excerpt=_excerpt(text) or response.reason,
-                                  request_id=request_id, hint=self._hint(status, None, scope), ambiguous=ambiguous)
+            return HostupApiError(method, path, status=status, body_excerpt=self._excerpt(content) or response.reason,
+                                  request_id=request_id, hint=self._hint(status, None, scope), ambiguous=ambiguous,
+                                  location=location)
+        problem = mask_secret(problem, self.api_key)
         code = problem.get("code") if isinstance(problem.get("code"), str) else None
         errors = problem.get("errors") if isinstance(problem.get("errors"), list) else []
         return HostupApiError(
@@ -430,24 +576,26 @@ class HostupClient(object):
             detail=_text_or_none(problem.get("detail") or problem.get("message")),
             request_id=_text_or_none(problem.get("requestId")) or request_id,
             errors=[e for e in errors if isinstance(e, dict)],
-            hint=self._hint(status, code, scope), ambiguous=ambiguous)
+            hint=self._hint(status, code, scope), ambiguous=ambiguous, location=location)
 
     @staticmethod
     def _hint(status, code, scope):
         if status == 401:
             return "Check api_key (or the HOSTUP_API_KEY environment variable): the key is missing, wrong or revoked"
-        if status == 403 and code == "port25_requirements_not_met":
-            return ("HostUp accepts port 25 requests only from accounts verified with BankID, or for a VPS "
-                    "prepaid annually or longer. Verify the account with BankID or change the VPS billing cycle, "
-                    "then run again")
         if status == 403 and scope and code in (None, "forbidden"):
             return "This call needs an API key with the %s scope" % scope
         return None
 
-    def _network_failure(self, method, path, url, exc, ambiguous):
-        """Turn a requests exception into a HostupApiError and say whether the request may have been sent."""
+    def _network_failure(self, method, path, exc):
+        """Turn what ended an attempt into a HostupApiError, and say whether the request may have been sent."""
+        url = self.base_url + path
         sent = True
-        if isinstance(exc, requests_errors.ConnectTimeout):
+        if isinstance(exc, _DeadlineExceeded):
+            reason = "no complete answer from %s within %ss (api_timeout bounds each attempt end to end)" % (
+                url, self.timeout)
+        elif isinstance(exc, _TooLarge):
+            reason = "the answer from %s is larger than %d bytes" % (url, MAX_BODY_BYTES)
+        elif isinstance(exc, requests_errors.ConnectTimeout):
             sent, reason = False, "timed out connecting to %s" % url
         elif isinstance(exc, requests_errors.ReadTimeout):
             reason = "no answer from %s within %ss (api_timeout)" % (url, self.timeout)
@@ -466,14 +614,15 @@ class HostupClient(object):
             reason = "request to %s failed: %s" % (url, _short_reason(exc))
         else:
             reason = "request to %s failed: %s: %s" % (url, type(exc).__name__, _short_reason(exc))
-        failure = _NetworkFailure(HostupApiError(method, path, reason=reason, ambiguous=ambiguous), sent)
-        return failure
+        return HostupApiError(method, path, reason=mask_secret(reason, self.api_key)), sent
 
 
-class _NetworkFailure(object):
-    def __init__(self, error, reason_sent):
-        self.error = error
-        self.reason_sent = reason_sent
+class _DeadlineExceeded(Exception):
+    """An attempt outlived api_timeout."""
+
+
+class _TooLarge(Exception):
+    """An answer larger than MAX_BODY_BYTES."""
 
 
 def _nothing_sent(exc):
@@ -499,9 +648,10 @@ def _short_reason(exc):
     if match:
         return match.group(0).strip()
     if "Read timed out" in text:
-        return _excerpt(text[text.index("Read timed out"):], 160)
-    return _excerpt(text.split(": ", 1)[-1] if text.startswith(("HTTPConnectionPool", "HTTPSConnectionPool", "<"))
-                    else text, 160)
+        return " ".join(text[text.index("Read timed out"):].split())[:160]
+    if text.startswith(("HTTPConnectionPool", "HTTPSConnectionPool", "<")):
+        text = text.split(": ", 1)[-1]
+    return " ".join(text.split())[:160]
 
 
 def _text_or_none(value):

@@ -3,77 +3,98 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The bridge between Ansible and the client: shared options, building the client, reporting failures."""
+"""A module's interface, declared once, and running it as a module process.
+
+Each module file builds one ``ModuleInterface``: its own options, every constraint, check-mode
+support and ``run_task(client, params, check_mode)``. The module's ``main()`` hands it to
+``run_as_module``; the controller-side bridge (plugins/plugin_utils/_action.py) reads the very same
+object. Neither lists an option or a constraint of its own.
+"""
 
 from __future__ import annotations
 
-from ansible.module_utils.ansible_release import __version__ as ANSIBLE_CORE_VERSION
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+import os
+import traceback
 
-from ansible_collections.hostup.cloud.plugins.module_utils._client import (
-    DEFAULT_API_URL,
-    HAS_REQUESTS,
-    HostupClient,
-    HostupError,
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.hostup.cloud.plugins.module_utils._client import HAS_REQUESTS, HostupError, mask_secret
+from ansible_collections.hostup.cloud.plugins.module_utils._connection import (
+    connect,
+    connection_options,
+    sent_api_key,
 )
-from ansible_collections.hostup.cloud.plugins.module_utils._rate_gate import RateGate
-from ansible_collections.hostup.cloud.plugins.module_utils._version import COLLECTION_VERSION
 
-USER_AGENT = "hostup.cloud/%s ansible-core/%s" % (COLLECTION_VERSION, ANSIBLE_CORE_VERSION)
+CONSTRAINTS = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")
 
-
-def api_argument_spec():
-    """The connection options every module and action shares (documented by the hostup.cloud.api fragment)."""
-    return dict(
-        api_key=dict(type="str", required=True, no_log=True, aliases=["api_token"],
-                     fallback=(env_fallback, ["HOSTUP_API_KEY"])),
-        api_url=dict(type="str", default=DEFAULT_API_URL, fallback=(env_fallback, ["HOSTUP_API_URL"])),
-        api_timeout=dict(type="int", default=30),
-        api_retries=dict(type="int", default=5),
-        validate_certs=dict(type="bool", default=True),
-    )
+BUG_REPORT_URL = "https://github.com/hostup-cloud/ansible-collection-hostup/issues"
 
 
-def argument_spec(**module_options):
-    """The shared connection options plus a module's own."""
-    spec = api_argument_spec()
-    spec.update(module_options)
-    return spec
+class ModuleInterface(object):
+    """What a module accepts and does: options, constraints, check-mode support and the work itself."""
+
+    def __init__(self, name, options, run_task, supports_check_mode=True, **constraints):
+        unknown = set(constraints) - set(CONSTRAINTS)
+        if unknown:
+            raise TypeError("unknown constraint(s): %s" % ", ".join(sorted(unknown)))
+        self.name = name
+        self.options = options
+        self.run_task = run_task
+        self.supports_check_mode = supports_check_mode
+        self.constraints = dict((key, value) for key, value in constraints.items() if value)
+
+    def argument_spec(self):
+        """The shared connection options plus the module's own (a fresh dict each time)."""
+        spec = connection_options()
+        spec.update(self.options)
+        return spec
+
+    def run_as_module(self):
+        """The module's main(): validate like any module, run the task, exit with its result."""
+        module = AnsibleModule(argument_spec=self.argument_spec(), supports_check_mode=self.supports_check_mode,
+                               **self.constraints)
+        if not HAS_REQUESTS:
+            module.fail_json(msg=missing_required_lib("requests"))
+        key = sent_api_key(module.params)
+        if key:
+            module.no_log_values.add(key)
+        # Lines about waits (rate limits, a VPS not ready yet) are shown at -v by the controller-side
+        # action as they happen; a module process can only hand them back, as warnings, at -v.
+        progress = module.warn if module._verbosity >= 1 else None  # pylint: disable=protected-access
+        outcome = run_task_safely(self, module.params, dict(os.environ), module.check_mode, module.warn,
+                                  progress=progress)
+        exception = outcome.pop("exception", None)
+        for warning in outcome.pop("warnings", []):
+            module.warn(warning)
+        if outcome.get("failed"):
+            outcome.pop("failed")
+            msg = outcome.pop("msg")
+            if exception:
+                outcome["exception"] = exception
+            module.fail_json(msg=msg, **outcome)
+        module.exit_json(**outcome)
 
 
-def sent_api_key(params):
-    """The key as the client sends it (without surrounding blanks), to be masked as well as the value given:
-    an API that echoes the key echoes this one."""
-    key = params.get("api_key")
-    return key.strip() if isinstance(key, str) and key.strip() else None
+def run_task_safely(interface, params, environ, check_mode, warn, progress=None):
+    """Build the client and run the task; every failure comes back as a result, never as an exception.
 
-
-def client_from_params(params, proxies=None, ca_bundle=None):
-    return HostupClient(
-        api_key=params["api_key"],
-        api_url=params["api_url"],
-        timeout=params["api_timeout"],
-        retries=params["api_retries"],
-        validate_certs=params["validate_certs"],
-        user_agent=USER_AGENT,
-        proxies=proxies,
-        ca_bundle=ca_bundle,
-        rate_gate=RateGate.for_key(params["api_url"], params["api_key"]),
-    )
-
-
-def run_module(module, run_task):
-    """Build the client, run ``run_task(client, params, check_mode)`` and exit: a failure is one clear line."""
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"))
-    key = sent_api_key(module.params)
-    if key:
-        module.no_log_values.add(key)
+    An expected failure (HostupError) is its one line; anything else is a bug, reported in one line
+    that names the module and asks for a report (the traceback goes in ``exception``, which Ansible
+    shows only at -vvv).
+    """
+    key = sent_api_key(params)
     try:
-        with client_from_params(module.params) as client:
-            result = run_task(client, module.params, module.check_mode)
+        with connect(params, environ=environ, warn=warn) as client:
+            client.progress = progress
+            outcome = interface.run_task(client, params, check_mode)
     except HostupError as exc:
-        module.fail_json(msg=str(exc), **exc.to_result())
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    module.exit_json(**result)
+        outcome = dict(exc.to_result(), failed=True, msg=mask_secret(str(exc), key))
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # a bug must still end as one clear line
+        outcome = {
+            "failed": True,
+            "msg": mask_secret("%s failed unexpectedly (%s: %s). This is a bug in the hostup.cloud collection; "
+                               "please report it at %s" % (interface.name, type(exc).__name__,
+                                                          " ".join(str(exc).split())[:300], BUG_REPORT_URL), key),
+            "exception": mask_secret(traceback.format_exc(), key),
+        }
+    return outcome

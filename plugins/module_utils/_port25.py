@@ -10,14 +10,18 @@ from __future__ import annotations
 import re
 
 from ansible_collections.hostup.cloud.plugins.module_utils._client import (
-    SCOPE_WRITE_SUPPORT,
     HostupApiError,
     HostupInputError,
     snake_case,
 )
+from ansible_collections.hostup.cloud.plugins.module_utils._tickets import SCOPE_WRITE_SUPPORT
 from ansible_collections.hostup.cloud.plugins.module_utils._vps import resolve_vps
 
 PORT25_PATH = "/api/v2/support/port25-requests"
+REQUIREMENTS_NOT_MET_CODE = "port25_requirements_not_met"
+REQUIREMENTS_HINT = ("HostUp accepts port 25 requests only from accounts verified with BankID, or for a VPS "
+                     "prepaid annually or longer. Verify the account with BankID or change the VPS billing cycle, "
+                     "then run again")
 NOT_READY_CODE = "vps_not_ready"
 READY_POLL_FIRST = 1.0
 READY_POLL_CAP = 15.0
@@ -100,7 +104,8 @@ def _post_until_ready(client, body, wait_timeout):
     delay = READY_POLL_FIRST
     while True:
         try:
-            response = client.request("POST", PORT25_PATH, body=body, scope=SCOPE_WRITE_SUPPORT, safe_to_repeat=True)
+            response = client.request("POST", PORT25_PATH, body=body, scope=SCOPE_WRITE_SUPPORT, safe_to_repeat=True,
+                                      explain=explain_port25_error)
         except HostupApiError as exc:
             if exc.status != 409 or exc.code != NOT_READY_CODE:
                 raise
@@ -108,7 +113,17 @@ def _post_until_ready(client, body, wait_timeout):
             if remaining <= 0:
                 exc.hint = "the VPS never became ready within wait_timeout (%ss)" % wait_timeout
                 raise
-            client.sleep(min(delay, remaining))
+            pause = min(delay, remaining)
+            client.say("VPS %s not ready: retrying in %.0f s, %.0f s left of wait_timeout" % (
+                body["vpsId"], pause, remaining))
+            client.sleep(pause)
             delay = min(delay * 2, READY_POLL_CAP)
             continue
         return response
+
+
+def explain_port25_error(error):
+    """What HostUp's 403 for a port 25 request means, in plain words."""
+    if error.status == 403 and error.code == REQUIREMENTS_NOT_MET_CODE:
+        return REQUIREMENTS_HINT
+    return None

@@ -7,23 +7,32 @@
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.hostup.cloud.plugins.module_utils._client import (
-    SCOPE_READ_SUPPORT,
-    SCOPE_WRITE_SUPPORT,
     HostupApiError,
     HostupInputError,
+    path_id,
     snake_case,
-    ticket_path_id,
 )
 
 TICKETS_PATH = "/api/v2/support/tickets"
-OPEN_STATUSES = frozenset(("open", "answered", "customer_reply", "in_progress", "on_hold"))
+SCOPE_READ_SUPPORT = "read:support"
+SCOPE_WRITE_SUPPORT = "write:support"
+_TICKET_ID = re.compile(r"^(tkt_[A-Za-z0-9]{1,64}|[0-9]{1,20})$")
+OPEN_STATUSES = ("open", "answered", "customer_reply", "in_progress", "on_hold")
 CLOSED_STATUS = "closed"
+TICKET_STATUSES = OPEN_STATUSES + (CLOSED_STATUS,)
 ACTIONS = {"open": "reopen", "closed": "close"}
 
 AMBIGUOUS_WARNING = (
     "an earlier attempt to %s ticket %s got no clear answer (gateway error or lost connection) and the "
     "retry found it already %s: the first attempt probably did it")
+
+
+def ticket_path_id(value):
+    """Validate a ticket id (tkt_... or the numeric ticket number) and return it ready for a URL path."""
+    return path_id(value, _TICKET_ID, "a ticket id must be tkt_<letters and digits> or a numeric ticket number")
 
 
 def get_ticket(client, ticket_id):

@@ -7,15 +7,24 @@
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.hostup.cloud.plugins.module_utils._client import (
-    SCOPE_READ_VM,
     HostupApiError,
     HostupInputError,
+    path_id,
     snake_case,
-    vps_path_id,
 )
 
 VPS_LIST_PATH = "/api/v2/vps"
+# The scope every VPS read needs.
+SCOPE_READ_VM = "read:vm"
+_VPS_ID = re.compile(r"^vps_[A-Za-z0-9]{1,64}$")
+
+
+def vps_path_id(value):
+    """Validate a public VPS id and return it ready for a URL path."""
+    return path_id(value, _VPS_ID, "a VPS id must look like vps_<letters and digits>")
 
 
 def get_vps(client, vps_id):
@@ -36,7 +45,12 @@ def list_vps(client, name=None, primary_ip=None):
         query["name"] = name
     if primary_ip is not None:
         query["primaryIp"] = primary_ip
-    return [snake_case(item) for item in client.paginate(VPS_LIST_PATH, query=query, scope=SCOPE_READ_VM)]
+    found = [snake_case(item) for item in client.paginate(VPS_LIST_PATH, query=query, scope=SCOPE_READ_VM)]
+    for vps in found:
+        if not isinstance(vps.get("id"), str) or not vps["id"]:
+            raise HostupApiError("GET", VPS_LIST_PATH, status=200,
+                                 reason="a VPS in the answer has no id (name %r)" % (vps.get("name"),))
+    return found
 
 
 def describe_vps(vps):

@@ -180,33 +180,34 @@ api_error:
       returned: always
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hostup.cloud.plugins.module_utils._module_support import argument_spec, run_module
+from ansible_collections.hostup.cloud.plugins.module_utils._module_support import ModuleInterface
 from ansible_collections.hostup.cloud.plugins.module_utils._port25 import request_port25_unblock
-
-OPTIONS = dict(
-    vps_id=dict(type="str"),
-    vps_name=dict(type="str"),
-    ip_address=dict(type="str"),
-    reason=dict(type="str", required=True),
-    wait_timeout=dict(type="int", default=600),
-)
-MUTUALLY_EXCLUSIVE = [("vps_id", "vps_name", "ip_address")]
-REQUIRED_ONE_OF = [("vps_id", "vps_name", "ip_address")]
 
 
 def run_task(client, params, check_mode):
-    """The module's work, shared by the module process and the controller-side action plugin."""
+    """File the request unless one is pending (see _port25.py)."""
     return request_port25_unblock(client, reason=params["reason"], vps_id=params["vps_id"],
                                   vps_name=params["vps_name"], ip_address=params["ip_address"],
                                   wait_timeout=params["wait_timeout"], check_mode=check_mode)
 
 
+INTERFACE = ModuleInterface(
+    name="hostup.cloud.hostup_port25_request",
+    options=dict(
+        vps_id=dict(type="str"),
+        vps_name=dict(type="str"),
+        ip_address=dict(type="str"),
+        reason=dict(type="str", required=True),
+        wait_timeout=dict(type="int", default=600),
+    ),
+    mutually_exclusive=[("vps_id", "vps_name", "ip_address")],
+    required_one_of=[("vps_id", "vps_name", "ip_address")],
+    run_task=run_task,
+)
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(**OPTIONS), mutually_exclusive=MUTUALLY_EXCLUSIVE,
-                           required_one_of=REQUIRED_ONE_OF, supports_check_mode=True)
-    run_module(module, run_task)
+    INTERFACE.run_as_module()
 
 
 if __name__ == "__main__":

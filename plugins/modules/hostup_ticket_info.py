@@ -104,27 +104,29 @@ tickets:
       returned: with O(id)
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hostup.cloud.plugins.module_utils._module_support import argument_spec, run_module
-from ansible_collections.hostup.cloud.plugins.module_utils._tickets import ticket_info
-
-OPTIONS = dict(
-    id=dict(type="str"),
-    status=dict(type="str", choices=["open", "answered", "customer_reply", "in_progress", "on_hold", "closed"]),
-    department_slug=dict(type="str"),
-)
+from ansible_collections.hostup.cloud.plugins.module_utils._module_support import ModuleInterface
+from ansible_collections.hostup.cloud.plugins.module_utils._tickets import TICKET_STATUSES, ticket_info
 
 
 def run_task(client, params, check_mode):
-    """The module's work, shared by the module process and the controller-side action plugin."""
+    """One ticket by id, or the filtered list (see _tickets.py)."""
     return ticket_info(client, ticket_id=params["id"], status=params["status"],
                        department_slug=params["department_slug"])
 
 
+INTERFACE = ModuleInterface(
+    name="hostup.cloud.hostup_ticket_info",
+    options=dict(
+        id=dict(type="str"),
+        status=dict(type="str", choices=list(TICKET_STATUSES)),
+        department_slug=dict(type="str"),
+    ),
+    run_task=run_task,
+)
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(**OPTIONS), supports_check_mode=True)
-    run_module(module, run_task)
+    INTERFACE.run_as_module()
 
 
 if __name__ == "__main__":

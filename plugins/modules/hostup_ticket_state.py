@@ -180,25 +180,27 @@ api_error:
       returned: always
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hostup.cloud.plugins.module_utils._module_support import argument_spec, run_module
+from ansible_collections.hostup.cloud.plugins.module_utils._module_support import ModuleInterface
 from ansible_collections.hostup.cloud.plugins.module_utils._tickets import set_ticket_state
-
-OPTIONS = dict(
-    id=dict(type="str", required=True),
-    state=dict(type="str", choices=["open", "closed"], default="open"),
-)
 
 
 def run_task(client, params, check_mode):
-    """The module's work, shared by the module process and the controller-side action plugin."""
+    """Reopen or close the ticket unless it is already in the wanted state (see _tickets.py)."""
     return set_ticket_state(client, ticket_id=params["id"], state=params["state"], check_mode=check_mode)
 
 
+INTERFACE = ModuleInterface(
+    name="hostup.cloud.hostup_ticket_state",
+    options=dict(
+        id=dict(type="str", required=True),
+        state=dict(type="str", choices=["open", "closed"], default="open"),
+    ),
+    run_task=run_task,
+)
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(**OPTIONS), supports_check_mode=True)
-    run_module(module, run_task)
+    INTERFACE.run_as_module()
 
 
 if __name__ == "__main__":

@@ -109,26 +109,28 @@ vps:
       returned: when HostUp returns it
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hostup.cloud.plugins.module_utils._module_support import argument_spec, run_module
+from ansible_collections.hostup.cloud.plugins.module_utils._module_support import ModuleInterface
 from ansible_collections.hostup.cloud.plugins.module_utils._vps import vps_info
-
-OPTIONS = dict(
-    id=dict(type="str"),
-    name=dict(type="str"),
-    primary_ip=dict(type="str"),
-)
 
 
 def run_task(client, params, check_mode):
-    """The module's work, shared by the module process and the controller-side action plugin."""
+    """Every VPS matching all the given filters (see _vps.py)."""
     return vps_info(client, vps_id=params["id"], name=params["name"], primary_ip=params["primary_ip"])
 
 
+INTERFACE = ModuleInterface(
+    name="hostup.cloud.hostup_vps_info",
+    options=dict(
+        id=dict(type="str"),
+        name=dict(type="str"),
+        primary_ip=dict(type="str"),
+    ),
+    run_task=run_task,
+)
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(**OPTIONS), supports_check_mode=True)
-    run_module(module, run_task)
+    INTERFACE.run_as_module()
 
 
 if __name__ == "__main__":

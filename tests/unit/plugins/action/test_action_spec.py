@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from ansible_collections.hostup.cloud.plugins.doc_fragments.api import ModuleDocFragment as ApiFragment
-from ansible_collections.hostup.cloud.plugins.module_utils._module_support import argument_spec
 
 ACTION_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins", "action")
 ACTIONS = sorted(name[:-3] for name in os.listdir(ACTION_DIR) if name.endswith(".py") and not name.startswith("_"))
@@ -62,8 +61,8 @@ def disagreements(spec, options):
 def test_action_validates_with_the_documented_spec(name):
     action = importlib.import_module("ansible_collections.hostup.cloud.plugins.action.%s" % name)
     module = importlib.import_module("ansible_collections.hostup.cloud.plugins.modules.%s" % name)
-    assert action.ActionModule.MODULE is module
-    spec = argument_spec(**module.OPTIONS)
+    assert action.ActionModule.INTERFACE is module.INTERFACE
+    spec = module.INTERFACE.argument_spec()
     assert disagreements(spec, documented_options(module)) == []
 
 
@@ -76,7 +75,7 @@ def test_every_module_has_an_action():
 @pytest.mark.parametrize("side", ["spec", "docs"])
 def test_an_option_on_one_side_only_is_caught(side):
     module = importlib.import_module("ansible_collections.hostup.cloud.plugins.modules.hostup_port25_request")
-    spec = argument_spec(**module.OPTIONS)
+    spec = module.INTERFACE.argument_spec()
     options = documented_options(module)
     if side == "spec":
         spec["priority"] = dict(type="str")
@@ -87,7 +86,7 @@ def test_an_option_on_one_side_only_is_caught(side):
 
 def test_a_changed_default_or_fallback_is_caught():
     module = importlib.import_module("ansible_collections.hostup.cloud.plugins.modules.hostup_port25_request")
-    spec = argument_spec(**module.OPTIONS)
+    spec = module.INTERFACE.argument_spec()
     spec["wait_timeout"] = dict(spec["wait_timeout"], default=60)
     spec["api_url"] = dict(spec["api_url"], fallback=(None, ["HOSTUP_ENDPOINT"]))
     problems = disagreements(spec, documented_options(module))

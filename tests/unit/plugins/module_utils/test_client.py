@@ -28,11 +28,12 @@ from ansible_collections.hostup.cloud.plugins.module_utils._client import (
     HostupClient,
     HostupInputError,
     snake_case,
-    ticket_path_id,
     validate_api_url,
-    vps_path_id,
 )
-from ansible_collections.hostup.cloud.plugins.module_utils._module_support import client_from_params
+from ansible_collections.hostup.cloud.plugins.module_utils._connection import connect
+from ansible_collections.hostup.cloud.plugins.module_utils._port25 import explain_port25_error
+from ansible_collections.hostup.cloud.plugins.module_utils._tickets import ticket_path_id
+from ansible_collections.hostup.cloud.plugins.module_utils._vps import vps_path_id
 from ansible_collections.hostup.cloud.plugins.module_utils._version import COLLECTION_VERSION
 
 DEMO_KEY = "sim-demo-key"
@@ -166,7 +167,7 @@ def header_recorder():
 def test_module_clients_send_the_collection_user_agent_and_the_bearer_key(header_recorder):
     params = {"api_key": DEMO_KEY, "api_url": "http://127.0.0.1:%d" % header_recorder.server_address[1],
               "api_timeout": 5, "api_retries": 0, "validate_certs": True}
-    with client_from_params(params, proxies={}) as api:
+    with connect(params, environ={}) as api:
         api.get(VPS_LIST)
     (headers,) = header_recorder.seen
     assert headers["User-Agent"] == "hostup.cloud/%s ansible-core/%s" % (COLLECTION_VERSION, ANSIBLE_CORE_VERSION)
@@ -236,7 +237,7 @@ def test_429_beyond_api_retries_says_rate_limited_retries_and_total_wait(sim, cl
     assert clock.sleeps == [3.0, 3.0]
     assert sim.statuses() == [429, 429, 429]
     assert error.status == 429 and error.code == "rate_limited"
-    assert "rate limited; gave up after 2 retries, having waited 6.0s in total" in str(error)
+    assert "rate limited; gave up after 2 retries, having waited 6.0 s in total" in str(error)
     assert str(error).startswith("GET /api/v2/vps failed: HTTP 429 rate_limited: ")
 
 
@@ -247,7 +248,7 @@ def test_the_real_rate_limit_is_honoured_and_reported(sim, client, clock):
     error = raises_api_error(api.get, VPS_LIST)
     assert sim.statuses() == [200, 429, 429, 429]
     assert len(clock.sleeps) == 2 and all(59.0 <= waited <= 60.0 for waited in clock.sleeps)
-    assert "having waited %.1fs in total" % sum(clock.sleeps) in str(error)
+    assert "having waited %.1f s in total" % sum(clock.sleeps) in str(error)
 
 
 def test_a_huge_retry_after_is_capped(sim, client, clock):
@@ -374,7 +375,7 @@ def test_connection_refused_is_retried_then_names_the_url(client, clock, method)
 
 def test_an_rfc7807_error_reads_method_path_status_code_detail_and_request_id(sim, client):
     error = raises_api_error(client().request, "POST", PORT25, body={"vpsId": WEB01, "reason": REASON},
-                             scope="write:support", safe_to_repeat=True)
+                             scope="write:support", safe_to_repeat=True, explain=explain_port25_error)
     text = str(error)
     match = re.match(r"^POST /api/v2/support/port25-requests failed: HTTP 403 port25_requirements_not_met: "
                      r"Port 25 requests require BankID verification or a VPS prepaid on annual billing\. "

@@ -12,7 +12,7 @@ import os
 import yaml
 
 from ansible_collections.hostup.cloud.plugins.module_utils import _version
-from ansible_collections.hostup.cloud.plugins.module_utils._module_support import USER_AGENT
+from ansible_collections.hostup.cloud.plugins.module_utils._connection import USER_AGENT
 
 # tests/unit/plugins/module_utils/ -> the collection root
 COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
