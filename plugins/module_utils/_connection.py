@@ -27,6 +27,7 @@ from ansible_collections.hostup.cloud.plugins.module_utils._client import (
     HostupClient,
     HostupInputError,
     is_loopback_url,
+    validate_api_url,
 )
 from ansible_collections.hostup.cloud.plugins.module_utils._rate_gate import RateGate
 from ansible_collections.hostup.cloud.plugins.module_utils._version import COLLECTION_VERSION
@@ -82,7 +83,7 @@ def connect(params, environ=None, warn=None, sleep=None, clock=None):
     (urllib3's own warning is silenced: in a worker it would reach the terminal as stray stderr).
     """
     environ = os.environ if environ is None else environ
-    api_url = params.get("api_url") or DEFAULT_API_URL
+    api_url = validate_api_url(params.get("api_url") or DEFAULT_API_URL)
     client = HostupClient(
         api_key=params.get("api_key"),
         api_url=api_url,
