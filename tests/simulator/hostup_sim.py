@@ -860,8 +860,8 @@ class Fault:
         detail = self.detail or ("Rate limit exceeded. Please try again later." if code == "rate_limited"
                                  else "Injected fault (HTTP %d)." % self.status)
         if self.echo_key == "detail":
-            detail = "%s The API key %s was refused." % (self.detail or "Authentication failed.",
-                                                          request.bearer_token() or "")
+            detail = "%s The API key %s was refused." % (
+                self.detail or "Authentication failed.", request.bearer_token() or "")
         document = problem_document(self.status, code, detail, request.path, request_id)
         if self.title is not None:
             document["title"] = self.title
