@@ -350,6 +350,8 @@ class HostupClient(object):
             "User-Agent": user_agent,
         })
         self.requests_sent = 0
+        self.max_pages = MAX_PAGES
+        self.max_items = MAX_ITEMS
 
     def close(self):
         self._session.close()
@@ -516,15 +518,15 @@ class HostupClient(object):
             items_read += len(items)
             yield from items
             cursor = data.get("nextCursor")
-            if not items or cursor is None or cursor == "" or cursor in seen:
-                return
-            if not isinstance(cursor, (str, int)) or isinstance(cursor, bool):
+            if cursor is not None and (not isinstance(cursor, (str, int)) or isinstance(cursor, bool)):
                 raise HostupApiError("GET", path, status=200, reason="nextCursor is a %s, not a string" % (
                     type(cursor).__name__))
-            if pages >= MAX_PAGES or items_read >= MAX_ITEMS:
+            if not items or cursor is None or cursor == "" or cursor in seen:
+                return
+            if pages >= self.max_pages or items_read >= self.max_items:
                 raise HostupApiError("GET", path, status=200, reason=(
                     "the list did not end after %d pages and %d items (the limit is %d pages or %d items); "
-                    "the server keeps returning a next cursor" % (pages, items_read, MAX_PAGES, MAX_ITEMS)))
+                    "the server keeps returning a next cursor" % (pages, items_read, self.max_pages, self.max_items)))
             seen.add(cursor)
             query["cursor"] = cursor
 

@@ -26,7 +26,6 @@ from ansible_collections.hostup.cloud.plugins.module_utils._client import (
     DEFAULT_API_URL,
     HostupClient,
     HostupInputError,
-    is_loopback_url,
     validate_api_url,
 )
 from ansible_collections.hostup.cloud.plugins.module_utils._rate_gate import RateGate
@@ -98,7 +97,7 @@ def connect(params, environ=None, warn=None, sleep=None, clock=None):
     )
     if not params.get("validate_certs", True):
         warnings.filterwarnings("ignore", message="Unverified HTTPS request")
-        if warn is not None and not is_loopback_url(client.base_url):
+        if warn is not None and client.base_url.startswith("https:"):
             warn(INSECURE_WARNING % client.base_url)
     return client
 

@@ -97,6 +97,10 @@ def set_ticket_state(client, ticket_id, state="open", check_mode=False):
             after = get_ticket(client, ticket_id)
         else:
             after = snake_case(after)
+        if ticket_state_of(after) != state:
+            # A success that did not do the work (a proxy's answer, a stale copy) must not pass for one.
+            raise HostupApiError("POST", path, status=response.status, reason="HostUp answered, but the ticket "
+                                 "is %s, not %s" % (after.get("status"), state))
     except HostupApiError as exc:
         if exc.status != 409:
             raise
