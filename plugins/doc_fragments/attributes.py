@@ -32,3 +32,16 @@ attributes:
     membership:
       - hostup.cloud.all
 """
+
+    # An info module: it only reads, so check mode changes nothing about what it does.
+    INFO_MODULE = r"""
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Only reads; runs the same in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+"""

@@ -19,17 +19,7 @@ author:
 extends_documentation_fragment:
   - hostup.cloud.api
   - hostup.cloud.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - Only reads; runs the same in check mode.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-  action_group:
-    support: full
+  - hostup.cloud.attributes.info_module
 options:
   id:
     description:

@@ -30,8 +30,6 @@ attributes:
     support: full
   idempotent:
     support: full
-  action_group:
-    support: full
 options:
   id:
     description:
