@@ -233,8 +233,9 @@ def normalize_state(state):
         raise ValueError("state must be a JSON object")
     state.setdefault("account", {})
     state["account"].setdefault("bankid_verified", False)
-    for section in ("keys", "vps", "tickets", "port25_requests"):
+    for section in ("keys", "vps", "tickets", "port25_requests", "port25_whitelist"):
         state.setdefault(section, [])
+    state.setdefault("port25_auto_decide", None)
     state.setdefault("rate_limit", None)
     return state
 
@@ -356,6 +357,12 @@ class Request:
         if scheme.lower() != "bearer" or not token.strip():
             return None
         return token.strip()
+
+    def legacy_api_key(self):
+        """The API key from ``X-API-Key: <key>`` on a legacy (unversioned) /api/ path, or None."""
+        if self.path.startswith("/api/v2/"):
+            return None
+        return (self.headers.get("X-API-Key") or "").strip() or None
 
     def flat_query(self):
         """Query parameters for the log: single values unwrapped from lists."""
@@ -526,9 +533,11 @@ def port25_eligible(state, vps):
     return billing.get("billingCycle") in LONG_BILLING_CYCLES and billing.get("isPayg") is False
 
 
-def ensure_no_open_port25_request(state, vps_id):
-    """A pending or approved request blocks a new one; a rejected one does not."""
+def ensure_no_open_port25_request(state, vps_id, ip_address=None):
+    """A pending or approved request blocks a new one; a rejected one does not; a whitelisted IP is unblocked."""
     statuses = {item.get("status") for item in state["port25_requests"] if item.get("vpsId") == vps_id}
+    if ip_address and any(bare_ip(entry.get("ipAddress")) == ip_address for entry in state["port25_whitelist"]):
+        statuses.add("approved")
     if "pending" in statuses:
         raise ApiError(409, "port25_request_pending", "A Port 25 request for this VPS/IP is already pending review.")
     if "approved" in statuses:
@@ -543,7 +552,8 @@ def create_port25_request(state, request, params):
     if not port25_eligible(state, vps):
         raise ApiError(403, "port25_requirements_not_met",
                        "Port 25 requests require BankID verification or a VPS prepaid on annual billing.")
-    ensure_no_open_port25_request(state, vps_id)
+    apply_port25_auto_decisions(state, count_read=False)
+    ensure_no_open_port25_request(state, vps_id, vps.get("primaryIp"))
     record = {
         "id": new_id("p25"),
         "vpsId": vps_id,
@@ -553,9 +563,152 @@ def create_port25_request(state, request, params):
         "reason": reason,
         "requestedAt": iso_timestamp(),
         "resolvedAt": None,
+        "_filedAt": time.time(),
     }
     state["port25_requests"].append(record)
     return 201, public_view(record)
+
+
+# ----- the legacy (unversioned) port 25 read: GET /api/port25/requests --------------------------
+#
+# The same requests as the v2 POST files, seen the legacy way: integer ids (4101 for the first
+# request on file, then in filing order), numeric service ids (10700 + the VPS's position in the
+# state), ``ipAddress`` with a ``/32`` suffix, ``justification`` for the reason, and the
+# ``whitelist`` of addresses already allowed.  An approval adds the address to the whitelist.
+# What the legacy view needs beyond the v2 record is kept in "_" fields, never shown by v2 routes.
+
+LEGACY_REQUEST_ID_BASE = 4101
+LEGACY_SERVICE_ID_BASE = 10700
+LEGACY_WHITELIST_ID_BASE = 901
+LEGACY_CLIENT_ID = 4242
+AUTO_DECIDER = ("system", "port25-auto")
+ADMIN_DECIDER = (7, "support-agent")
+
+
+def bare_ip(value):
+    """An address without its ``/32`` (or ``/128``) suffix."""
+    text = str(value or "")
+    address, dummy, prefix = text.partition("/")
+    return address if prefix in ("", "32", "128") else text
+
+
+def legacy_service(state, vps_id):
+    """(serviceId, serviceName) of a VPS for the legacy view; (None, None) when unknown."""
+    for index, vps in enumerate(state["vps"]):
+        if vps.get("id") == vps_id:
+            return LEGACY_SERVICE_ID_BASE + index, vps.get("name")
+    return None, None
+
+
+def decide_port25_request(state, record, decision, reason, automatic):
+    """Approve or reject a pending request; an approval whitelists its address."""
+    now = iso_timestamp()
+    record["status"] = "approved" if decision == "approve" else "rejected"
+    record["resolvedAt"] = now
+    record["_updatedAt"] = now
+    record["_autoApproved"] = bool(automatic and decision == "approve")
+    record["_decisionReason"] = reason or (
+        "Auto-approved via trust tier policy" if automatic and decision == "approve" else
+        "Approved by support" if decision == "approve" else "Rejected by support")
+    record["_decidedBy"] = list(AUTO_DECIDER if automatic else ADMIN_DECIDER)
+    if decision == "approve":
+        whitelist_address(state, record.get("ipAddress"), record.get("vpsId"),
+                          notes="Port 25 request %s approved" % record.get("id"), automatic=automatic)
+
+
+def whitelist_address(state, ip_address, vps_id=None, notes=None, automatic=False):
+    """Add ``ip_address`` (once) to the legacy whitelist; return its entry."""
+    address = bare_ip(ip_address)
+    for entry in state["port25_whitelist"]:
+        if bare_ip(entry.get("ipAddress")) == address:
+            return entry
+    service_id, service_name = legacy_service(state, vps_id)
+    if service_id is None:
+        for vps in state["vps"]:
+            if vps.get("primaryIp") == address:
+                service_id, service_name = legacy_service(state, vps.get("id"))
+                break
+    decider = AUTO_DECIDER if automatic else ADMIN_DECIDER
+    now = iso_timestamp()
+    entry = {
+        "id": LEGACY_WHITELIST_ID_BASE + len(state["port25_whitelist"]),
+        "ipAddress": address + "/32",
+        "clientId": state["account"].get("client_id", LEGACY_CLIENT_ID),
+        "serviceId": service_id,
+        "serviceName": service_name,
+        "notes": notes,
+        "addedByAdminId": decider[0],
+        "addedByAdminUsername": decider[1],
+        "createdAt": now,
+        "updatedAt": now,
+    }
+    state["port25_whitelist"].append(entry)
+    return entry
+
+
+def apply_port25_auto_decisions(state, count_read):
+    """Decide pending requests as ``port25_auto_decide`` says (see ``PUT /_sim/port25/auto_decide``).
+
+    ``after_seconds``: once that long has passed since the request was filed (or since the setting
+    was made, if later).  ``after_reads``: once the legacy endpoint has shown it pending that many
+    times (``count_read`` is true for a legacy read).
+    """
+    rule = state.get("port25_auto_decide")
+    if not rule:
+        return
+    now = time.time()
+    for record in state["port25_requests"]:
+        if record.get("status") != "pending":
+            continue
+        if rule.get("after_reads") is not None:
+            if count_read:
+                record["_legacyReads"] = record.get("_legacyReads", 0) + 1
+            due = record.get("_legacyReads", 0) > rule["after_reads"]
+        else:
+            start = max(record.get("_filedAt") or 0.0, rule.get("_setAt") or 0.0)
+            due = now >= start + rule["after_seconds"]
+        if due:
+            decide_port25_request(state, record, rule["decision"], rule.get("reason"), automatic=True)
+
+
+def legacy_request_view(state, index, record):
+    """One request as ``GET /api/port25/requests`` shows it."""
+    service_id, service_name = legacy_service(state, record.get("vpsId"))
+    decider = record.get("_decidedBy") or [None, None]
+    return {
+        "id": LEGACY_REQUEST_ID_BASE + index,
+        "clientId": state["account"].get("client_id", LEGACY_CLIENT_ID),
+        "serviceId": service_id,
+        "serviceName": service_name or record.get("vpsName"),
+        "ipAddress": bare_ip(record.get("ipAddress")) + "/32",
+        "justification": record.get("reason"),
+        "status": record.get("status"),
+        "decisionReason": record.get("_decisionReason"),
+        "decidedByAdminId": decider[0],
+        "decidedByAdminUsername": decider[1],
+        "autoApproved": bool(record.get("_autoApproved")),
+        "trustTier": 2,
+        "bankidVerified": bool(state["account"].get("bankid_verified")),
+        "totalSpend": "2388.00",
+        "accountAgeDays": 412,
+        "createdAt": record.get("requestedAt"),
+        "updatedAt": record.get("_updatedAt") or record.get("resolvedAt") or record.get("requestedAt"),
+    }
+
+
+def list_port25_legacy(state, request, params):
+    """GET /api/port25/requests: every request of the account and the whitelist, in the legacy envelope."""
+    apply_port25_auto_decisions(state, count_read=True)
+    return 200, {
+        "success": True,
+        "timestamp": iso_timestamp(),
+        "requestId": new_id("req"),
+        "data": {
+            "requests": [legacy_request_view(state, index, record)
+                         for index, record in enumerate(state["port25_requests"])],
+            "whitelist": [public_view(entry) for entry in state["port25_whitelist"]],
+        },
+    }
 
 
 def validate_ticket_status_filter(query):
@@ -641,6 +794,8 @@ API_ROUTES = (
     Route("GET", "/api/v2/vps", list_vps, "read:vm"),
     Route("GET", "/api/v2/vps/" + _SEGMENT, get_vps, "read:vm"),
     Route("POST", "/api/v2/support/port25-requests", create_port25_request, "write:support"),
+    # Legacy read; its scope for v2 keys is not documented, so any valid key may read it.
+    Route("GET", "/api/port25/requests", list_port25_legacy, None),
     Route("GET", "/api/v2/support/tickets", list_tickets, "read:support"),
     Route("GET", "/api/v2/support/tickets/" + _SEGMENT, get_ticket, "read:support"),
     Route("POST", "/api/v2/support/tickets/" + _SEGMENT + "/actions/close", close_ticket, "write:support"),
@@ -1030,7 +1185,7 @@ class SimulatorCore:
 
     def _authenticate(self, request, state):
         """Return the key object for the bearer token, or raise 401."""
-        token = request.bearer_token()
+        token = request.bearer_token() or request.legacy_api_key()
         if token is not None:
             for key in state["keys"]:
                 if key.get("key") == token:
@@ -1160,6 +1315,8 @@ class SimulatorCore:
             Route("POST", "/_sim/faults", self._admin_add_faults),
             Route("DELETE", "/_sim/faults", self._admin_clear_faults),
             Route("POST", "/_sim/port25/" + _SEGMENT + "/(?P<decision>approve|reject)", self._admin_decide_port25),
+            Route("PUT", "/_sim/port25/auto_decide", self._admin_port25_auto_decide),
+            Route("POST", "/_sim/port25/whitelist", self._admin_port25_whitelist),
             Route("POST", "/_sim/tickets/" + _SEGMENT + "/status", self._admin_ticket_status),
             Route("POST", "/_sim/vps/bulk", self._admin_bulk_vps),
             Route("PATCH", "/_sim/vps/" + _SEGMENT, self._admin_patch_vps),
@@ -1221,13 +1378,60 @@ class SimulatorCore:
         return 200, {"faults": []}
 
     def _admin_decide_port25(self, request, params):
-        """Approve or reject a filed port 25 request, as support staff would."""
-        for record in self.state["port25_requests"]:
-            if record.get("id") == params["id"]:
-                record["status"] = "approved" if params["decision"] == "approve" else "rejected"
-                record["resolvedAt"] = iso_timestamp()
+        """Approve or reject a filed port 25 request (``p25_`` id or legacy integer id), as support staff would.
+
+        An optional body ``{"reason": "..."}`` is the decision reason the legacy endpoint shows.
+        """
+        reason = request.body.get("reason") if isinstance(request.body, dict) else None
+        if reason is not None and not isinstance(reason, str):
+            raise ApiError(400, "invalid_request", "reason must be a string.",
+                           errors=[field_error("/reason", "reason must be a string.", "invalid_type")])
+        for index, record in enumerate(self.state["port25_requests"]):
+            if params["id"] in (record.get("id"), str(LEGACY_REQUEST_ID_BASE + index)):
+                decide_port25_request(self.state, record, params["decision"], reason, automatic=False)
                 return 200, record
         raise ApiError(404, "not_found", "No port 25 request with id %s." % params["id"])
+
+    def _admin_port25_auto_decide(self, request, params):
+        """Decide pending port 25 requests automatically; ``null`` or ``{}`` turns it off.
+
+        ``{"after_seconds": 2, "decision": "approve", "reason": "..."}`` decides each pending
+        request that long after it was filed; ``{"after_reads": 2, ...}`` instead once the legacy
+        endpoint has shown it pending twice (the third read sees the decision).
+        """
+        body = request.body
+        if not body:
+            self.state["port25_auto_decide"] = None
+            return 200, {"port25_auto_decide": None}
+        body = self._object_body(request)
+        errors = []
+        if body.get("decision") not in ("approve", "reject"):
+            errors.append(field_error("/decision", "decision must be approve or reject.", "invalid_enum"))
+        timing = [name for name in ("after_seconds", "after_reads") if body.get(name) is not None]
+        if len(timing) != 1:
+            errors.append(field_error("", "give exactly one of after_seconds and after_reads.", "invalid_request"))
+        for name in timing:
+            value = body[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                errors.append(field_error("/" + name, "%s must be a number >= 0." % name, "invalid_type"))
+        if body.get("reason") is not None and not isinstance(body["reason"], str):
+            errors.append(field_error("/reason", "reason must be a string.", "invalid_type"))
+        if errors:
+            raise ApiError(400, "invalid_request", "The auto_decide setting is invalid.", errors=errors)
+        rule = {"decision": body["decision"], "reason": body.get("reason"), "_setAt": time.time()}
+        rule[timing[0]] = body[timing[0]]
+        self.state["port25_auto_decide"] = rule
+        return 200, {"port25_auto_decide": public_view(rule)}
+
+    def _admin_port25_whitelist(self, request, params):
+        """Whitelist an address directly (``{"ip_address": "192.0.2.11", "notes": "..."}``), as if unblocked long ago."""
+        body = self._object_body(request)
+        address = body.get("ip_address")
+        if not isinstance(address, str) or not address:
+            raise ApiError(400, "invalid_request", "ip_address must be a non-empty string.",
+                           errors=[field_error("/ip_address", "ip_address must be a non-empty string.",
+                                               "invalid_type")])
+        return 201, whitelist_address(self.state, address, notes=body.get("notes"))
 
     def _admin_ticket_status(self, request, params):
         """Force a ticket into any status (including ``unknown``)."""
