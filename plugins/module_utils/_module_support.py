@@ -75,6 +75,12 @@ class ModuleInterface(object):
         module.exit_json(**outcome)
 
 
+def bug_message(name, exc):
+    """The one line for an exception nobody expected: what failed, how, and where to report it."""
+    return "%s failed unexpectedly (%s: %s). This is a bug in the hostup.cloud collection; please report it at %s" % (
+        name, type(exc).__name__, " ".join(str(exc).split())[:300], BUG_REPORT_URL)
+
+
 def run_task_safely(interface, params, environ, check_mode, warn, progress=None):
     """Build the client and run the task; every failure comes back as a result, never as an exception.
 
@@ -92,9 +98,7 @@ def run_task_safely(interface, params, environ, check_mode, warn, progress=None)
     except Exception as exc:  # pylint: disable=broad-exception-caught  # a bug must still end as one clear line
         outcome = {
             "failed": True,
-            "msg": mask_secret("%s failed unexpectedly (%s: %s). This is a bug in the hostup.cloud collection; "
-                               "please report it at %s" % (interface.name, type(exc).__name__,
-                                                          " ".join(str(exc).split())[:300], BUG_REPORT_URL), key),
+            "msg": mask_secret(bug_message(interface.name, exc), key),
             "exception": mask_secret(traceback.format_exc(), key),
         }
     return outcome

@@ -29,7 +29,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.hostup.cloud.plugins.module_utils._client import HAS_REQUESTS
 from ansible_collections.hostup.cloud.plugins.module_utils._connection import nonempty_env_fallback, sent_api_key
 from ansible_collections.hostup.cloud.plugins.module_utils._module_support import (
-    BUG_REPORT_URL,
+    bug_message,
     run_task_safely,
 )
 
@@ -56,10 +56,7 @@ class HostupAction(ActionBase):
         try:
             result.update(self.run_interface(no_log_values))
         except Exception as exc:  # pylint: disable=broad-exception-caught  # never `Task failed: '<text>'`
-            result.update(failed=True, msg="%s failed unexpectedly in the controller (%s: %s). This is a bug in the "
-                                           "hostup.cloud collection; please report it at %s" % (
-                                               self.INTERFACE.name, type(exc).__name__,
-                                               " ".join(str(exc).split())[:300], BUG_REPORT_URL))
+            result.update(failed=True, msg=bug_message(self.INTERFACE.name, exc))
         return remove_values(result, no_log_values) if no_log_values else result
 
     def run_interface(self, no_log_values):
