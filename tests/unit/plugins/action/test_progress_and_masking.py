@@ -110,3 +110,14 @@ def test_a_broken_api_url_in_a_task_is_one_clear_failure_not_an_exception(tmp_pa
     assert status != 0
     assert "api_url" in output and "Invalid IPv6 URL" in output, output
     assert "Task failed: '" not in output and "Traceback" not in output and DEMO_KEY not in output
+
+
+def test_a_vps_not_ready_wait_is_one_line_at_v(sim, tmp_path):
+    sim.fault(method="POST", path=PORT25, status=409, code="vps_not_ready", detail="The VPS is being provisioned.")
+    task = {"hostup.cloud.hostup_port25_request": {"api_key": DEMO_KEY, "api_url": sim.url, "vps_id": MAIL01,
+                                                   "reason": "Transactional mail", "wait_timeout": 30}}
+    status, output = run([cli("ansible-playbook"), "-v", "-i", "localhost,", "-c", "local",
+                          playbook(tmp_path, sim, task)])
+    assert status == 0, output
+    assert output.count("VPS %s not ready: retrying in 1 s, 30 s left of wait_timeout" % MAIL01) == 1, output
+    assert [entry["status"] for entry in sim.log()] == [409, 201]
