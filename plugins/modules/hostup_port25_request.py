@@ -14,9 +14,15 @@ description:
   - Files an outbound SMTP port 25 unblock request for one VPS with
     C(POST /api/v2/support/port25-requests), unless a request for that VPS is already pending.
   - HostUp answers a second request for the same VPS with HTTP 409, which this module reports as
-    C(changed=false), so a playbook can run it on every provisioning run.
+    C(changed=false), so a playbook can run it on every provisioning run. By default only that POST is sent
+    (after a lookup when the VPS is given by name or IP address).
+  - With O(wait_for_decision) the module waits until HostUp approves or rejects the request, reading the state
+    as M(hostup.cloud.hostup_port25_info) does from HostUp's legacy endpoint C(GET /api/port25/requests) (the v2
+    API cannot read requests). In check mode it reads that state too, to predict. Both match the VPS by its
+    primary IP address, so a VPS given by O(vps_id) is read first (C(read:vm)).
   - HostUp accepts requests only from accounts verified with BankID, or for a VPS prepaid annually or longer.
-  - Needs an API key with the C(write:support) scope, plus C(read:vm) when the VPS is given by name or IP address.
+  - Needs an API key with the C(write:support) scope, plus C(read:vm) when the VPS is given by name or IP address,
+    or by id in check mode or with O(wait_for_decision).
 author:
   - hostup.cloud maintainers (@hostup-cloud)
 extends_documentation_fragment:
@@ -24,16 +30,19 @@ extends_documentation_fragment:
   - hostup.cloud.attributes
 attributes:
   check_mode:
-    support: partial
+    support: full
     details:
-      - The v2 API cannot show whether a request is already pending, so check mode always predicts
-        C(changed=true). It sends only the reads needed to find the VPS, never the request itself.
+      - Check mode reads the state from the legacy endpoint and predicts no change for a VPS whose address is
+        unblocked or has a pending request, a filing otherwise (none yet, or rejected). It never sends the request.
+      - When the legacy endpoint cannot be read, check mode warns and predicts a filing (C(changed=true)), which
+        may be wrong for a VPS with a request already pending.
   diff_mode:
     support: full
   idempotent:
     support: full
     details:
       - A second run finds the pending request (HTTP 409) and reports no change.
+      - A rejected request does not block a new one, so a run after a rejection files again.
   action_group:
     support: full
 options:
@@ -66,7 +75,25 @@ options:
       - After that the module fails and says the VPS never became ready. V(0) tries once.
     type: int
     default: 600
+  wait_for_decision:
+    description:
+      - After filing, or when a request is already pending, wait until HostUp decides, checking the state with
+        growing pauses (5 s doubling up to 60 s; each check is one line at C(-v)).
+      - Approved, the task succeeds with RV(port25_request.status=approved). Rejected, it fails with HostUp's
+        reason. Still pending after O(decision_timeout), it fails and says so. It also fails when the state cannot be
+        read from the legacy endpoint.
+      - A 409 for an address that is already unblocked reports V(approved) and no change.
+    type: bool
+    default: false
+    version_added: 0.2.0
+  decision_timeout:
+    description:
+      - Seconds to wait for HostUp's decision with O(wait_for_decision).
+    type: int
+    default: 1800
+    version_added: 0.2.0
 seealso:
+  - module: hostup.cloud.hostup_port25_info
   - module: hostup.cloud.hostup_ticket_state
   - module: hostup.cloud.hostup_vps_info
   - name: HostUp port 25 request API
@@ -91,6 +118,13 @@ EXAMPLES = r"""
 - name: Tell whether HostUp has decided yet
   ansible.builtin.debug:
     msg: "Port 25 request for {{ port25.port25_request.vps_id }} is {{ port25.port25_request.status }}"
+
+- name: File the request and wait up to an hour until HostUp approves it
+  hostup.cloud.hostup_port25_request:
+    vps_name: mail-01
+    reason: Outbound mail for example.org (Postfix, DKIM signed, rate limited).
+    wait_for_decision: true
+    decision_timeout: 3600
 """
 
 RETURN = r"""
@@ -99,7 +133,9 @@ port25_request:
     - The port 25 request. After filing, as HostUp returned it.
     - When a request was already pending, only what is known (the VPS fields, RV(port25_request.status=pending)
       and RV(port25_request.conflict_code)); the other fields are V(null).
-    - In check mode, the request the module would file.
+    - In check mode, the request the module would file, or (RV(port25_request.status=approved) or V(pending)) what
+      is already there.
+    - With O(wait_for_decision), the request as HostUp decided it.
   returned: success
   type: dict
   contains:
@@ -124,7 +160,10 @@ port25_request:
       returned: success
       sample: 203.0.113.10
     status:
-      description: V(pending), V(approved), V(rejected) or V(unknown).
+      description:
+        - V(pending), V(approved), V(rejected) or V(unknown).
+        - Without O(wait_for_decision) and outside check mode a 409 always gives V(pending), even when port 25 is
+          already open (C(conflict_code=port25_request_exists) tells that case apart).
       type: str
       returned: success
       sample: pending
@@ -148,6 +187,18 @@ port25_request:
       type: str
       returned: success
       sample: port25_request_pending
+    decision_reason:
+      description: HostUp's reason for its decision, from the legacy endpoint; V(null) while pending.
+      type: str
+      returned: in check mode and with O(wait_for_decision), when the state could be read
+      sample: Auto-approved via trust tier policy
+port25_state:
+  description:
+    - The port 25 state of the VPS's address as read from the legacy endpoint (V(unblocked), V(pending),
+      V(rejected), V(none) or V(unknown)); in check mode before any filing, with O(wait_for_decision) after waiting.
+  returned: in check mode and with O(wait_for_decision)
+  type: str
+  sample: unblocked
 api_error:
   description: The API's RFC 7807 error document, when an API call failed.
   returned: failure
@@ -188,7 +239,9 @@ def run_task(client, params, check_mode):
     """File the request unless one is pending (see _port25.py)."""
     return request_port25_unblock(client, reason=params["reason"], vps_id=params["vps_id"],
                                   vps_name=params["vps_name"], ip_address=params["ip_address"],
-                                  wait_timeout=params["wait_timeout"], check_mode=check_mode)
+                                  wait_timeout=params["wait_timeout"], check_mode=check_mode,
+                                  wait_for_decision=params["wait_for_decision"],
+                                  decision_timeout=params["decision_timeout"])
 
 
 INTERFACE = ModuleInterface(
@@ -199,6 +252,8 @@ INTERFACE = ModuleInterface(
         ip_address=dict(type="str"),
         reason=dict(type="str", required=True),
         wait_timeout=dict(type="int", default=600),
+        wait_for_decision=dict(type="bool", default=False),
+        decision_timeout=dict(type="int", default=1800),
     ),
     mutually_exclusive=[("vps_id", "vps_name", "ip_address")],
     required_one_of=[("vps_id", "vps_name", "ip_address")],
