@@ -336,6 +336,7 @@ class HostupClient(object):
         self.rate_gate = rate_gate
         # What this client has spent waiting on rate limits, against its budget of ``retries`` waits.
         self.rate_limit_waited = 0.0
+        self.rate_limit_queued = 0.0
         self.rate_limit_budget = retries * MAX_SINGLE_WAIT
         self._session = requests.Session()
         # Proxies and CA bundle come from the caller (the connection factory reads the task's environment),
@@ -394,7 +395,7 @@ class HostupClient(object):
         ambiguous = False
         while True:
             attempt += 1
-            self._wait_for_rate_gate()
+            self._wait_for_rate_gate(method, path, attempt)
             answer = self._send(method, path, query, body)
             if answer.exception is not None:
                 error, sent = self._network_failure(method, path, answer.exception)
@@ -460,12 +461,24 @@ class HostupClient(object):
             answer.exception = _DeadlineExceeded()
         return answer
 
-    def _wait_for_rate_gate(self):
+    def _wait_for_rate_gate(self, method, path, attempt):
+        """Wait for the shared rate gate, within what is left of this client's rate-limit budget."""
         if self.rate_gate is None:
             return
         left = max(0.0, self.rate_limit_budget - self.rate_limit_waited)
         waited = self.rate_gate.before_request(self.sleep, max_wait=left)
-        self.rate_limit_waited += waited
+        self.rate_limit_waited += float(waited)
+        self.rate_limit_queued += getattr(waited, "queued", 0.0)
+        if getattr(waited, "expired", False):
+            # Sending now would only earn another 429: give up as rate limited, saying how long it waited.
+            raise HostupApiError(method, path, reason="rate limited; gave up before attempt %d, %s" % (
+                attempt, self._waited_text()))
+
+    def _waited_text(self):
+        text = "having waited %.1f s in total for rate limits" % self.rate_limit_waited
+        if self.rate_limit_queued >= 0.05:
+            text += " (%.1f s queued behind other tasks using this key)" % self.rate_limit_queued
+        return text
 
     def _wait_out_rate_limit(self, error, response, attempt):
         """Wait as HostUp says before the next attempt, or give up once retries or the wait budget are spent."""
@@ -473,18 +486,18 @@ class HostupClient(object):
         if delay is None:
             delay = self._backoff(attempt)
         delay = min(delay, MAX_SINGLE_WAIT)
+        if self.rate_gate is not None:
+            # Also on the last answer: the other processes using this key must learn of the limit.
+            self.rate_gate.mark_limited(delay)
         left = self.rate_limit_budget - self.rate_limit_waited
         if attempt > self.retries or delay > left + 0.001:
-            error.reason = "rate limited; gave up after %d retries, having waited %.1f s in total for rate limits" % (
-                attempt - 1, self.rate_limit_waited)
+            error.reason = "rate limited; gave up after %d retries, %s" % (attempt - 1, self._waited_text())
             raise error
         source = "Retry-After" if response.headers.get("Retry-After") else "backoff"
         self.say("rate limited by HostUp: waiting %.0f s (%s), retry %d/%d" % (delay, source, attempt, self.retries))
-        if self.rate_gate is not None:
-            self.rate_gate.mark_limited(delay)
-            if self.rate_gate.enabled:
-                # The gate waits (before the next attempt) for this process and the others.
-                return
+        if self.rate_gate is not None and self.rate_gate.enabled:
+            # The gate waits (before the next attempt) for this process and the others.
+            return
         self.rate_limit_waited += delay
         self.sleep(delay)
 
