@@ -639,9 +639,12 @@ def test_an_unknown_option_fails_the_source_naming_it_and_the_valid_ones(sim, in
              "cache_prefix, cache_timeout, compose, connect_with, filters, group, groups, hostname, hostvars_prefix, "
              "hostvars_suffix, keyed_groups, leading_separator, names, plugin, power_states, service_statuses, "
              "strict, tags, use_extra_vars, validate_certs")
-    assert "hostup.cloud.vps: unknown option in %s: hostvar_prefx (did you mean hostvars_prefix?). %s" % (
-        tmp_path / "source0.hostup.yml", valid) in run.text
-    assert "hostup.cloud.vps: unknown options in %s: bogus, filter (did you mean filters?). %s" % (
-        tmp_path / "source1.hostup.yml", valid) in run.text
+    # ansible-core 2.18 wraps warnings, also at the hyphens of the path: compare without any whitespace.
+    squeezed = "".join(run.text.split())
+    for message in ("hostup.cloud.vps: unknown option in %s: hostvar_prefx (did you mean hostvars_prefix?). %s" % (
+                    tmp_path / "source0.hostup.yml", valid),
+                    "hostup.cloud.vps: unknown options in %s: bogus, filter (did you mean filters?). %s" % (
+                    tmp_path / "source1.hostup.yml", valid)):
+        assert "".join(message.split()) in squeezed, message
     assert graph_hosts(run.stdout) == []
     assert sim.log() == []
