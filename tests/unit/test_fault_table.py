@@ -34,8 +34,8 @@ from __future__ import annotations
 import collections
 import copy
 import socket
-from datetime import datetime, timedelta, timezone
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -122,7 +122,7 @@ OPERATIONS = {
         view=None, result=_ticket_list_result),
 }
 WRITES = ("port25 by id", "port25 by name", "ticket close", "ticket reopen")
-READS = ("port25 by name", "ticket close", "ticket reopen", "vps list", "ticket info")  # ops that GET one page
+READS = ("port25 by name", "ticket close", "ticket reopen", "vps list", "ticket info")  # ops that GET
 LISTS = ("vps list", "port25 by name", "ticket list")  # ops that read a paginated list
 TICKET_WRITES = ("ticket close", "ticket reopen")
 PORT25_WRITES = ("port25 by id", "port25 by name")
@@ -265,6 +265,10 @@ def _extra_ticket_fields_kept(outcome):
 
 def _extra_vps_fields_kept(outcome):
     assert all(vps["new_camel_field"] == 1 for vps in outcome["vps"]), outcome["vps"]
+
+
+def _tickets_without_id(outcome):
+    assert len(outcome["tickets"]) == 3 and not [t for t in outcome["tickets"] if "id" in t], outcome["tickets"]
 
 
 def _check_key_never_quoted(error):
@@ -450,6 +454,122 @@ def rows():
                        ("vps list", [fault("read", latency_ms=700)])):
         table.append(row("slow API (0.7 s of a 1 s api_timeout)", op, faults,
                          OK, DONE, OPERATIONS[op].requests, client={"timeout": 1.0}, sleeps=exactly()))
+    table.extend(hostile_rows())
+    return table
+
+
+def hostile_rows():
+    """Redirects, answers slower than api_timeout, broken lists, keys and escapes in what the server says."""
+    table = []
+    # A redirect before the work: a failure naming the status and the Location, which is never followed
+    # (a followed relative Location would show in the log as a second request) and never retried.
+    for op in ALL:
+        for status in REDIRECTS:
+            table.append(row("%d before the work on the first request" % status, op,
+                             [fault(first(op), status=status, location=ELSEWHERE)],
+                             fail("HTTP %d" % status, NOT_FOLLOWED), UNTOUCHED, 1, sleeps=exactly()))
+    for op in ("port25 by name",) + TICKET_WRITES:
+        table.append(row("307 before the work on the POST", op, [fault("write", status=307, location=ELSEWHERE)],
+                         fail("POST ", "HTTP 307", NOT_FOLLOWED), UNTOUCHED, OPERATIONS[op].requests))
+    # A redirect after the work: HostUp filed the request / closed or reopened the ticket, and the task fails
+    # anyway (a redirect is no answer to a write). The state is the one asked for; a run again settles it.
+    for op in WRITES:
+        for status in (302, 308):
+            table.append(row("%d after the work on the POST" % status, op,
+                             [fault("write", status=status, location=ELSEWHERE, apply=True)],
+                             fail("POST ", "HTTP %d" % status, NOT_FOLLOWED), DONE, OPERATIONS[op].requests,
+                             sleeps=exactly()))
+    table.append(row("redirect whose Location holds the key", "vps list",
+                     [fault("read", status=302, location="http://192.0.2.80/login?key=" + DEMO_KEY)],
+                     fail("(redirect to http://192.0.2.80/login?key=%s, not followed)" % MASK), UNTOUCHED, 1))
+
+    # Slower than api_timeout (1 s, one retry): a body trickled a byte every 0.5 s, headers trickled the same
+    # way, or headers held back 3 s. Each attempt ends by its deadline (api_timeout + 0.25 s) or by the read
+    # timeout; a GET is tried twice, then fails.
+    for op in READS + ("ticket list",):
+        table.append(row("trickled body on every GET", op, [fault("read", trickle=TRICKLED_BODY, count=2)],
+                         fail(*DEADLINE), UNTOUCHED, 2, client=SHORT, within=_within(2)))
+        table.append(row("slow headers on every GET", op, [fault("read", headers_delay_ms=SLOW_HEADERS_MS, count=2)],
+                         fail(*READ_TIMEOUT), UNTOUCHED, 2, client=SHORT, within=_within(2)))
+    for op in ("vps list", "ticket info", "ticket close"):
+        table.append(row("trickled headers on every GET", op, [fault("read", trickle=TRICKLED_HEADERS, count=2)],
+                         fail(*DEADLINE), UNTOUCHED, 2, client=SHORT, within=_within(2)))
+    for op in ("vps list", "port25 by name"):
+        table.append(row("trickled body on the first GET", op, [fault("read", trickle=TRICKLED_BODY)],
+                         OK, DONE, OPERATIONS[op].requests + 1, client=SHORT, within=_within(1)))
+    # On a write the server did the work before it trickled (or held back) its answer: the retry meets the
+    # 409, so the task reports a change with the warning; when the 409 trickles too, the task fails with
+    # the work done.
+    for op in WRITES:
+        reread = 1 if op in TICKET_WRITES else 0
+        table.append(row("trickled body on the POST", op, [fault("write", trickle=TRICKLED_BODY)],
+                         OK_WARNED, DONE, OPERATIONS[op].requests + 1 + reread, client=SHORT, within=_within(1)))
+        table.append(row("slow headers on the POST", op, [fault("write", headers_delay_ms=SLOW_HEADERS_MS)],
+                         OK_WARNED, DONE, OPERATIONS[op].requests + 1 + reread, client=SHORT, within=_within(1)))
+        table.append(row("trickled body on every POST", op, [fault("write", trickle=TRICKLED_BODY, count=2)],
+                         fail("POST ", *DEADLINE), DONE, OPERATIONS[op].requests + 1, client=SHORT,
+                         within=_within(2)))
+    table.append(row("trickled headers on the POST", "port25 by id", [fault("write", trickle=TRICKLED_HEADERS)],
+                     OK_WARNED, DONE, 2, client=SHORT, within=_within(1)))
+
+    # A list that never ends: cut off after 1,000 pages, i.e. 1,000 requests, in acceptable time.
+    for op in LISTS:
+        table.append(row("endless list", op, [fault("read", list="endless", persist=True)],
+                         fail("GET %s failed" % OPERATIONS[op].read, "the list did not end after 1000 pages"),
+                         UNTOUCHED, 1000, within=10.0))
+    # Malformed list pages: one line saying what is wrong, after one request, nothing retried or filed.
+    for op in LISTS:
+        for mode, fragment in (("cursor_object", "nextCursor is a dict, not a string"),
+                               ("items_not_objects", "item 1 of page 1 is a int, not an object"),
+                               ("data_not_list", "the answer has no data list")):
+            table.append(row("list page with %s" % mode.replace("_", " "), op, [fault("read", list=mode)],
+                             fail("GET %s failed: HTTP 200 (%s)" % (OPERATIONS[op].read, fragment)), UNTOUCHED, 1,
+                             sleeps=exactly()))
+    for op in ("vps list", "port25 by name"):
+        table.append(row("list page with items without id", op, [fault("read", list="items_without_id")],
+                         fail("GET %s failed: HTTP 200 (a VPS in the answer has no id" % VPS_LIST), UNTOUCHED, 1))
+    # Tickets are only read and reported: a ticket list without ids is passed on as it came.
+    table.append(row("list page with items without id", "ticket list", [fault("read", list="items_without_id")],
+                     OK, UNTOUCHED, 1, check=_tickets_without_id))
+
+    # JSON cut off in a 200 (or 201) answer: not retried; on a write the work was done.
+    for op in READS + ("ticket list",):
+        table.append(row("malformed JSON in a 200 on GET", op,
+                         [fault("read", status=200, content_type="application/json", body=CUT_JSON)],
+                         fail("HTTP 200: %s (the answer is not JSON)" % CUT_JSON), UNTOUCHED, 1))
+    for op in WRITES:
+        status = 201 if op in PORT25_WRITES else 200
+        table.append(row("malformed JSON in a %d on POST (apply)" % status, op,
+                         [fault("write", status=status, content_type="application/json", body=CUT_JSON, apply=True)],
+                         fail("POST ", "HTTP %d: %s (the answer is not JSON)" % (status, CUT_JSON)), DONE,
+                         OPERATIONS[op].requests))
+    # A ticket action answered 200 with the ticket unchanged (a proxy's copy, work not done): not a success.
+    for op, ticket, status, wanted in (("ticket close", OPEN_TICKET, "open", "closed"),
+                                       ("ticket reopen", CLOSED_TICKET, "closed", "open")):
+        table.append(row("200 to the ticket action with the ticket unchanged", op,
+                         [fault("write", status=200, content_type="application/json",
+                                body=_ticket_from_state(ticket))],
+                         fail("HostUp answered, but the ticket is %s, not %s" % (status, wanted)), UNTOUCHED, 2))
+
+    # The key echoed by the server: masked in the message and in api_error, no 8 characters of it left.
+    for op in ALL:
+        table.append(row("key echoed in the problem detail", op, [fault(first(op), echo_key="detail")],
+                         fail("HTTP 401 unauthorized: Authentication failed. The API key %s was refused." % MASK),
+                         UNTOUCHED, 1))
+        # A 502 page of ~300 characters with the key at character 190: the 200-character excerpt would cut it.
+        table.append(row("key in a 300-character HTML 502 page, every attempt", op,
+                         [fault(first(op), echo_key="html", count=9)],
+                         fail("HTTP 502: <!DOCTYPE html>", "the API key ....", MASK), UNTOUCHED, RETRIES + 1))
+    # Terminal escapes and line breaks in detail and title: escaped in the message, kept in api_error.
+    for op in ALL:
+        table.append(row("terminal escapes in the problem detail and title", op,
+                         [fault(first(op), status=500, detail=ESCAPED_DETAIL, title=ESCAPED_TITLE)],
+                         fail("HTTP 500 internal_error: \\x1b[2J\\x0aok: [host]\\x0d\\x0aPLAY RECAP"), UNTOUCHED, 1,
+                         check=_check_raw_escapes))
+    # A key pasted with a line break: refused before any request, and never quoted.
+    for op in ALL:
+        table.append(row("key with a line break", op, [], fail("api_key contains a line break"), UNTOUCHED, 0,
+                         client={"api_key": KEY_WITH_COMMENT}, check=_check_key_never_quoted))
     return table
 
 
