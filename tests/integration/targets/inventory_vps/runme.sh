@@ -37,6 +37,32 @@ grep -qF -- '|--smtp-005' "${out}"
 if grep -qF mail-new "${out}"; then exit 1; fi
 hostup_sim_admin DELETE /_sim/log
 
+# AWX style: a source file with the plugin name only, every setting from HOSTUP_INVENTORY_* variables; an
+# empty one (HOSTUP_INVENTORY_TAGS, HOSTUP_INVENTORY_API_RETRIES) counts as unset. One request.
+HOSTUP_INVENTORY_NAMES='mail-*,smtp-00[12]' HOSTUP_INVENTORY_GROUP=awx_fleet HOSTUP_INVENTORY_HOSTVARS_PREFIX=hu_ \
+    HOSTUP_INVENTORY_HOSTNAME='{{ hu_name }}.awx' HOSTUP_INVENTORY_TAGS='' HOSTUP_INVENTORY_API_RETRIES='' \
+    HOSTUP_INVENTORY_FILTERS='[{"exclude": "hu_power_state != \"running\""}]' \
+    ansible-inventory -i awx.hostup.yml --list >"${out}"
+"${HOSTUP_SIM_PYTHON}" -c '
+import json, sys
+data = json.load(open(sys.argv[1]))
+hosts = data["awx_fleet"]["hosts"]
+assert hosts == ["mail-01.awx", "mail-02.awx", "mail-03.awx", "smtp-001.awx", "smtp-002.awx"], hosts
+assert "hu_vps_id" in data["_meta"]["hostvars"]["smtp-002.awx"], data["_meta"]["hostvars"]["smtp-002.awx"]
+' "${out}"
+sim_check '[(r["method"], r["path"]) for r in log] == [("GET", "/api/v2/vps")]'
+hostup_sim_admin DELETE /_sim/log
+
+# A misspelt option fails the source with one line that names it and the valid options, before any request.
+set +e
+ANSIBLE_INVENTORY_UNPARSED_FAILED=true ansible-inventory -i typo.hostup.yml --graph >"${out}" 2>&1
+status=$?
+set -e
+cat "${out}"
+[ "${status}" -ne 0 ]
+tr -s ' \n' '  ' <"${out}" | grep -qF 'hostvar_prefx (did you mean hostvars_prefix?). Valid options: api_key, '
+sim_check 'log == []'
+
 # First run: each VPS's request filed once. The only GET is the inventory's own list, sent before any POST;
 # no host costs a lookup by name or primary IP, because each carries hostup_vps_id.
 ansible-playbook -i inventory.hostup.yml -f 5 "$@" unblock.yml | tee "${out}"
