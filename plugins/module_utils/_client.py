@@ -421,8 +421,11 @@ class HostupClient(object):
                 self._pause(self._backoff(attempt) if delay is None else delay,
                             "%s %s: HTTP %s from HostUp; retry %d/%d" % (method, path, status, attempt, self.retries))
                 continue
-            if status in GATEWAY_STATUSES and method != "GET":
+            if method != "GET" and (status in GATEWAY_STATUSES or 300 <= status < 400):
+                # The server may have done the work before it answered so.
                 error.ambiguous = True
+                if status < 400:
+                    error.hint = "HostUp may have done the work before redirecting; running the task again is safe"
             raise error
 
     def _send(self, method, url_path, query, body):
@@ -509,8 +512,8 @@ class HostupClient(object):
     def get(self, path, query=None, scope=None, explain=None):
         return self.request("GET", path, query=query, scope=scope, explain=explain).data
 
-    def paginate(self, path, query=None, scope=None, page_size=100, explain=None):
-        """Yield every item (a dict) of a cursor-paginated list, following nextCursor to the end.
+    def paginate(self, path, query=None, scope=None, page_size=100, explain=None, required=("id",)):
+        """Yield every item (a dict holding each of ``required``) of a cursor-paginated list, to the end.
 
         A server that never stops is cut off after MAX_PAGES pages or MAX_ITEMS items.
         """
@@ -528,6 +531,10 @@ class HostupClient(object):
                 if not isinstance(item, dict):
                     raise HostupApiError("GET", path, status=200, reason="item %d of page %d is a %s, not an object" % (
                         index + 1, pages, type(item).__name__))
+                missing = [key for key in required if item.get(key) in (None, "")]
+                if missing:
+                    raise HostupApiError("GET", path, status=200, reason="item %d of page %d has no %s" % (
+                        index + 1, pages, " or ".join(missing)))
             items_read += len(items)
             yield from items
             cursor = data.get("nextCursor")

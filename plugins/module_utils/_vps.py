@@ -45,12 +45,7 @@ def list_vps(client, name=None, primary_ip=None):
         query["name"] = name
     if primary_ip is not None:
         query["primaryIp"] = primary_ip
-    found = [snake_case(item) for item in client.paginate(VPS_LIST_PATH, query=query, scope=SCOPE_READ_VM)]
-    for vps in found:
-        if not isinstance(vps.get("id"), str) or not vps["id"]:
-            raise HostupApiError("GET", VPS_LIST_PATH, status=200,
-                                 reason="a VPS in the answer has no id (name %r)" % (vps.get("name"),))
-    return found
+    return [snake_case(item) for item in client.paginate(VPS_LIST_PATH, query=query, scope=SCOPE_READ_VM)]
 
 
 def describe_vps(vps):

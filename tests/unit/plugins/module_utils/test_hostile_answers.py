@@ -167,7 +167,7 @@ def test_pagination_that_never_ends_is_cut_off(sim):
 @pytest.mark.parametrize("variant,fragment", [
     ("cursor_object", "nextCursor is a dict, not a string"),
     ("items_not_objects", "not an object"),
-    ("items_without_id", "has no id"),
+    ("items_without_id", "item 1 of page 1 has no id"),
     ("data_not_list", "has no data list"),
 ])
 def test_malformed_list_data_is_one_clear_line(sim, variant, fragment):
