@@ -267,7 +267,6 @@ def _extra_vps_fields_kept(outcome):
     assert all(vps["new_camel_field"] == 1 for vps in outcome["vps"]), outcome["vps"]
 
 
-
 def _check_key_never_quoted(error):
     assert "laptop" not in str(error) and "#" not in str(error), str(error)
 
