@@ -91,7 +91,7 @@ class Port25Account(object):
     def warning(self, consequence):
         """The one warning about an unreadable state, ending with what the caller does instead."""
         return "could not read the port 25 state from GET %s (HostUp's legacy endpoint): %s; the state is " \
-               "unknown, so %s" % (LEGACY_PORT25_PATH, self.problem, consequence)
+               "unknown, so %s" % (LEGACY_PORT25_PATH, self.problem.rstrip("."), consequence)
 
     def state_of(self, ip_address):
         """The state of one address: a dict with ``state``, ``decision_reason``, ``request`` (the newest),

@@ -35,3 +35,8 @@ if grep -F -e sim-demo-key -e sim-readonly-key -e not-a-valid-hostup-key "${out}
     echo "an API key appears in the output of behaviour.yml" >&2
     exit 1
 fi
+
+# Waiting for HostUp's decision (approved, rejected, still pending at the timeout), with one
+# progress line per check at -v.
+"${playbook[@]}" -v wait.yml | tee "${out}"
+grep -qF 'port 25 request for vps_01hmail0000000000000000001 (192.0.2.11) still pending: checking again in 5 s, 60 s left of decision_timeout' "${out}"
