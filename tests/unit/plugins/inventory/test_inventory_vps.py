@@ -607,7 +607,6 @@ def test_timeout_and_retries_from_the_environment(sim, inventory):
     assert len(sim.wait_for_log(1)) == 1
 
 
-
 def test_validate_certs_from_the_environment(inventory, unused_port):
     # Certificates unchecked for an https URL: one warning says so (nothing listens there; the connection fails).
     run = inventory("plugin: hostup.cloud.vps\n", "--graph", env={
