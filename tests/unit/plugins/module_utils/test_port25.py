@@ -468,8 +468,8 @@ def test_waiting_on_an_unblocked_vps_reports_approved_at_once(sim, client, clock
 
 
 def test_a_rejection_while_waiting_fails_with_hostups_reason(sim, client, clock):
-    sim.admin("PUT", "/_sim/port25/auto_decide", {"after_reads": 1, "decision": "reject",
-                                                   "reason": "Describe your bounce handling"})
+    rule = {"after_reads": 1, "decision": "reject", "reason": "Describe your bounce handling"}
+    sim.admin("PUT", "/_sim/port25/auto_decide", rule)
     with pytest.raises(Port25DecisionError) as info:
         request_port25_unblock(client(), REASON, vps_id=MAIL01, wait_for_decision=True)
     assert str(info.value) == ("HostUp rejected the port 25 request for %s (192.0.2.11): Describe your bounce "
