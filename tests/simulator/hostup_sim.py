@@ -69,6 +69,32 @@ when ``persist`` is true.  Its fields, all optional::
 Terminal escapes and line breaks in server text are plain ``detail`` and
 ``title`` strings, e.g. ``{"status": 500, "detail": "\\u001b[2J\\nok: [host]"}``.
 docs/simulator.md has a table with JSON and ``curl`` examples.
+
+Port 25 state (legacy endpoint)
+-------------------------------
+``GET /api/port25/requests`` answers as docs/api.md describes HostUp's
+legacy endpoint: ``{"success", "timestamp", "requestId", "data": {"requests":
+[...], "whitelist": [...]}}``.  It takes the key as ``X-API-Key`` (accepted on
+unversioned /api/ paths only) or as a bearer token, and needs no scope.  The
+requests are the ones the v2 POST filed, in the legacy shape: integer ``id``
+(4101 for the first, in filing order), numeric ``serviceId``, ``serviceName``,
+``ipAddress`` with ``/32``, ``justification`` (the reason), ``status``,
+``decisionReason``, ``autoApproved``, ``createdAt``, ``updatedAt`` and the
+other documented fields.  An approval adds the address to ``whitelist``; a
+whitelisted address makes the v2 POST answer 409 ``port25_request_exists``.
+Admin routes::
+
+    POST /_sim/port25/<p25_ id or legacy id>/approve|reject  {"reason": "..."} (optional)
+    PUT  /_sim/port25/auto_decide  {"after_seconds": 2, "decision": "approve", "reason": "..."}
+                                   or {"after_reads": 1, ...}; {} or null turns it off
+    POST /_sim/port25/whitelist    {"ip_address": "192.0.2.11", "notes": "..."}
+
+``after_seconds`` decides a pending request that long after it was filed (or
+after the setting, if later); ``after_reads`` once the legacy endpoint has
+shown it pending that many times (the next read sees the decision).  To make
+the endpoint unavailable use a persistent fault, e.g. ``{"method": "GET",
+"path": "/api/port25/requests", "status": 404, "persist": true}``, or status
+200 with a ``body`` of another shape.
 """
 
 import argparse
