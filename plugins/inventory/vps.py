@@ -324,12 +324,13 @@ from ansible.utils.unsafe_proxy import wrap_var
 from ansible.utils.vars import combine_vars
 
 from ansible_collections.hostup.cloud.plugins.module_utils._client import (
+    DEFAULT_API_URL,
     HostupError,
     mask_secret,
     validate_api_url,
 )
 from ansible_collections.hostup.cloud.plugins.module_utils._connection import connect
-from ansible_collections.hostup.cloud.plugins.module_utils._module_support import BUG_REPORT_URL
+from ansible_collections.hostup.cloud.plugins.module_utils._module_support import bug_message
 from ansible_collections.hostup.cloud.plugins.module_utils._vps import list_vps
 
 try:
@@ -370,7 +371,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             # Checked before anything is sent: a bad hostname or filter costs no request.
             settings = self._settings()
-            api_url = validate_api_url(self.get_option("api_url"))
+            # An empty HOSTUP_API_URL (AWX's blank credential field) counts as unset, as for the modules.
+            api_url = validate_api_url(self.get_option("api_url") or DEFAULT_API_URL)
             everything = self._read_vps(path, cache, api_key, api_url)
             self._populate(self._matching(everything), settings)
         except (HostupError, ConfigurationError) as exc:
@@ -378,10 +380,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except AnsibleError:
             raise
         except Exception as exc:  # pylint: disable=broad-exception-caught  # one clear line, never a traceback
-            raise AnsibleParserError(mask_secret(
-                "hostup.cloud.vps failed unexpectedly (%s: %s). This is a bug in the hostup.cloud collection; please "
-                "report it at %s" % (type(exc).__name__, " ".join(str(exc).split())[:300], BUG_REPORT_URL),
-                api_key)) from None
+            raise AnsibleParserError(mask_secret(bug_message(self.NAME, exc), api_key)) from None
 
     # -- options ------------------------------------------------------------------------------------
     def _option_definitions(self):
