@@ -7,8 +7,9 @@ from __future__ import annotations
 
 
 class ModuleDocFragment(object):
-    # The connection options shared by every hostup.cloud module (one source, checked by sanity).
-    DOCUMENTATION = r"""
+    # The connection options shared by every hostup.cloud module and the inventory plugin (one source,
+    # checked by sanity); the inventory adds only its environment variables.
+    CONNECTION = r"""
 options:
   api_key:
     description:
@@ -57,6 +58,10 @@ options:
         warns once that the certificate is not checked.
     type: bool
     default: true
+"""
+
+    # What every module adds: where the calls run.
+    DOCUMENTATION = CONNECTION + r"""
 requirements:
   - requests (on the controller)
 notes:

@@ -32,6 +32,7 @@ author:
 requirements:
   - requests (on the controller)
 extends_documentation_fragment:
+  - hostup.cloud.api.connection
   - constructed
   - inventory_cache
 options:
@@ -41,49 +42,23 @@ options:
     type: str
     required: true
     choices: [hostup.cloud.vps]
+  # The connection options are the modules' (the hostup.cloud.api.connection fragment); the inventory
+  # adds where each can come from in the environment.
   api_key:
-    description:
-      - 'HostUp API key, sent as C(Authorization: Bearer <key>).'
-      - May be a vaulted string (C(!vault)) or a template, for example V({{ vault_hostup_api_key }}) with the
-        variable given as an extra var.
-      - The key never appears in the inventory, warnings, failure messages or logs, C(-vvvv) included.
-      - With O(cache) on, the cache entry records a one-way hash of the key and O(api_url), never the key, so
-        a run with another key (another account) reads the API again instead of reusing the cached hosts.
-    type: str
-    required: true
     env:
       - name: HOSTUP_API_KEY
   api_url:
-    description:
-      - Base URL of the HostUp API.
-      - Plain C(http://) is refused unless the host is loopback (V(127.0.0.1), V(::1), V(localhost)), so the key
-        never crosses a network in clear text; this lets the bundled simulator stand in for HostUp in tests.
-    type: str
-    default: https://cloud.hostup.se
     env:
       - name: HOSTUP_API_URL
   api_timeout:
-    description:
-      - Seconds to wait for each HTTP request.
-    type: int
-    default: 30
     env:
       - name: HOSTUP_INVENTORY_API_TIMEOUT
         version_added: 0.2.0
   api_retries:
-    description:
-      - How many times a rate-limited (HTTP 429) or transiently failed request is retried, with the same rules
-        as the modules (C(Retry-After), then C(X-RateLimit-Reset), else exponential backoff with jitter).
-    type: int
-    default: 5
     env:
       - name: HOSTUP_INVENTORY_API_RETRIES
         version_added: 0.2.0
   validate_certs:
-    description:
-      - Whether to verify the API's TLS certificate. Turn off only for a test endpoint.
-    type: bool
-    default: true
     env:
       - name: HOSTUP_INVENTORY_VALIDATE_CERTS
         version_added: 0.2.0
@@ -226,6 +201,11 @@ options:
       - name: HOSTUP_INVENTORY_CONNECT_WITH
         version_added: 0.2.0
 notes:
+  - O(api_key) may be a vaulted string (C(!vault)) or a template, for example V({{ vault_hostup_api_key }}) with the
+    variable given as an extra var. The key never appears in the inventory, its cache, warnings, failure messages
+    or logs, C(-vvvv) included; a key echoed in VPS data is masked.
+  - With O(cache) on, the cache entry records a one-way hash of O(api_key) and O(api_url), never the key, so a run
+    with another key (another account) reads the API again instead of reusing the cached hosts.
   - 'Each host gets every top-level field of the VPS object as a host variable, in snake_case with
     O(hostvars_prefix) before and O(hostvars_suffix) after: C(hostup_name), C(hostup_primary_ip),
     C(hostup_power_state), C(hostup_service_status), C(hostup_operating_system), C(hostup_billing),
