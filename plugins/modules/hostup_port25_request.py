@@ -135,8 +135,9 @@ port25_request:
       and RV(port25_request.conflict_code)); the other fields are V(null).
     - In check mode, the request the module would file, or (RV(port25_request.status=approved) or V(pending)) what
       is already there.
-    - With O(wait_for_decision), the request as HostUp decided it.
-  returned: success
+    - With O(wait_for_decision), the request as HostUp decided it (also when the task fails because HostUp
+      rejected it or had not decided by O(decision_timeout)).
+  returned: success, and failure after waiting for the decision
   type: dict
   contains:
     id:
@@ -196,7 +197,7 @@ port25_state:
   description:
     - The port 25 state of the VPS's address as read from the legacy endpoint (V(unblocked), V(pending),
       V(rejected), V(none) or V(unknown)); in check mode before any filing, with O(wait_for_decision) after waiting.
-  returned: in check mode and with O(wait_for_decision)
+  returned: in check mode and with O(wait_for_decision) (also on a failure after waiting)
   type: str
   sample: unblocked
 api_error:
