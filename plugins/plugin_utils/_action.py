@@ -16,9 +16,12 @@ and reports warnings, check mode, diff and failures as AnsibleModule would. A ta
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
+from ansible import constants as C
+from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.errors import UnsupportedError
@@ -34,6 +37,21 @@ from ansible_collections.hostup.cloud.plugins.module_utils._module_support impor
 )
 
 ALIAS_WARNING = "Both option {option} and its alias {alias} are set."
+
+try:  # ansible-core 2.19 and later: the encoder that serialises a module process's arguments
+    from ansible.module_utils.common.json import Direction, get_module_encoder
+except ImportError:  # ansible-core 2.18
+    from ansible.module_utils.common.json import AnsibleJSONEncoder
+
+    def as_module_arguments(args):
+        """``args`` as a module process receives them: through JSON, vaulted values decrypted."""
+        return json.loads(json.dumps(args, cls=AnsibleJSONEncoder, vault_to_text=True))
+else:
+    _MODULE_ENCODER = get_module_encoder("legacy", Direction.CONTROLLER_TO_MODULE)
+
+    def as_module_arguments(args):
+        """``args`` as a module process receives them: through JSON, as plain types."""
+        return json.loads(json.dumps(args, cls=_MODULE_ENCODER))
 
 
 class HostupAction(ActionBase):
@@ -54,18 +72,18 @@ class HostupAction(ActionBase):
         del tmp
         no_log_values = set()
         try:
-            result.update(self.run_interface(no_log_values))
+            result.update(self.run_interface(no_log_values, task_vars or {}))
         except Exception as exc:  # pylint: disable=broad-exception-caught  # never `Task failed: '<text>'`
             result.update(failed=True, msg=bug_message(self.INTERFACE.name, exc))
         return remove_values(result, no_log_values) if no_log_values else result
 
-    def run_interface(self, no_log_values):
+    def run_interface(self, no_log_values, task_vars):
         """Validate, run and return the task's result; fills ``no_log_values`` for the caller to mask."""
         environ = self.task_environment()
-        params, warnings, error = validate_arguments(self.INTERFACE, self._task.args, environ, no_log_values,
-                                                     module_name=self._task.action)
+        params, warnings, error = validate_arguments(self.INTERFACE, as_module_arguments(dict(self._task.args)),
+                                                     environ, no_log_values, module_name=self._task.action)
         # AnsibleModule reports the arguments as validated so far even when validation failed.
-        result = {"invocation": {"module_args": params}}
+        result = {"invocation": {"module_args": params}} if self.reports_invocation(task_vars) else {}
         if warnings:
             result["warnings"] = warnings
         if error:
@@ -83,6 +101,14 @@ class HostupAction(ActionBase):
             result.setdefault("warnings", []).extend(collected)
         result.update(outcome)
         return result
+
+    def reports_invocation(self, task_vars):
+        """Whether a module process would return ``invocation``: always before ansible-core 2.21, which made it
+        the INJECT_INVOCATION setting (``ansible_inject_invocation``)."""
+        try:
+            return bool(C.config.get_config_value("INJECT_INVOCATION", variables=task_vars, templar=self._templar))
+        except (AnsibleError, TypeError):  # a release without the setting (nor the templar argument)
+            return True
 
     def task_environment(self):
         """The environment a module process would get: the controller's, overlaid by the task's `environment:`."""

@@ -45,13 +45,22 @@ def string_constant(path, class_name, variable):
         if not classes:
             return None
         body = classes[0].body
+    known = {}
     for node in body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(target, ast.Name) and target.id == variable for target in node.targets
-        ):
-            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-                return node.value.value
-            return None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            known[node.targets[0].id] = _string_of(node.value, known)
+    return known.get(variable)
+
+
+def _string_of(node, known):
+    """A string literal, an earlier string of the same body, or a `+` of such (a fragment built from another)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name):
+        return known.get(node.id)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _string_of(node.left, known), _string_of(node.right, known)
+        return None if left is None or right is None else left + right
     return None
 
 

@@ -155,6 +155,22 @@ def test_attributes_from_a_collection_doc_fragment_pass(collection):
     assert problems_of(action_group, collection) == ""
 
 
+@pytest.mark.parametrize("built", ["BASE + r", "LEAD + BASE + r"])
+def test_a_fragment_built_from_another_string_is_read(collection, built):
+    fragment = collection / "plugins" / "doc_fragments" / "api.py"
+    edit(fragment, '    ATTRIBUTES = r"""\nattributes:\n',
+         '    LEAD = "\\n"\n    BASE = r"""\nattributes:\n"""\n    ATTRIBUTES = %s"""\n' % built)
+    module = collection / "plugins" / "modules" / "alpha_thing.py"
+    text = module.read_text(encoding="utf-8")
+    start, end = text.index("attributes:"), text.index("options:")
+    module.write_text(text[:start] + text[end:], encoding="utf-8")
+    edit(module, "  - hostup.cloud.api\n", "  - hostup.cloud.api\n  - hostup.cloud.api.attributes\n")
+    assert problems_of(action_group, collection) == ""
+    # The same module without the fragment's attributes is caught, so the string above was really read.
+    edit(fragment, "  check_mode:\n    support: full\n", "")
+    assert "check_mode" in problems_of(action_group, collection)
+
+
 def test_attribute_keys_split_between_module_and_fragment_pass(collection):
     module = collection / "plugins" / "modules" / "alpha_thing.py"
     edit(module, "    membership:\n      - hostup.cloud.all\n", "")
