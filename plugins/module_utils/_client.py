@@ -369,19 +369,23 @@ class HostupClient(object):
             self.progress(mask_secret(line, self.api_key))
 
     # -- the one request path -------------------------------------------------------------------------
-    def request(self, method, path, query=None, body=None, scope=None, safe_to_repeat=None, explain=None):
+    def request(self, method, path, query=None, body=None, scope=None, safe_to_repeat=None, explain=None,
+                key_header=None):
         """Send one API call, retrying where that cannot do harm, and return an ApiResponse.
 
         Retried: every method on 429 and on connection failures where nothing was sent; calls that are
         safe to repeat (GET, and POSTs the caller marks so) also on 502/503/504, timeouts and
         connections dropped mid-answer. Anything else, a redirect included, raises HostupApiError at once.
         ``scope`` names the scope the call needs (for the hint on a 403 ``forbidden``); ``explain``
-        gives a resource's own hint for an error (a callable taking the HostupApiError).
+        gives a resource's own hint for an error (a callable taking the HostupApiError). ``key_header``
+        names a header that carries the key as well (HostUp's legacy pages document ``X-API-Key``); like
+        every request it goes only to ``api_url``, since redirects are never followed.
         """
         if safe_to_repeat is None:
             safe_to_repeat = method == "GET"
         try:
-            return self._request_with_retries(method, path, query, body, scope, safe_to_repeat, explain)
+            headers = {key_header: self.api_key} if key_header else {}
+            return self._request_with_retries(method, path, query, body, scope, safe_to_repeat, headers)
         except HostupApiError as exc:
             if explain is not None and exc.hint is None:
                 exc.hint = explain(exc)
@@ -390,13 +394,13 @@ class HostupClient(object):
             if self.rate_gate is not None:
                 self.rate_gate.done()
 
-    def _request_with_retries(self, method, path, query, body, scope, safe_to_repeat, explain):
+    def _request_with_retries(self, method, path, query, body, scope, safe_to_repeat, headers):
         attempt = 0
         ambiguous = False
         while True:
             attempt += 1
             self._wait_for_rate_gate(method, path, attempt)
-            answer = self._send(method, path, query, body)
+            answer = self._send(method, path, query, body, headers)
             if answer.exception is not None:
                 error, sent = self._network_failure(method, path, answer.exception)
                 ambiguous = ambiguous or sent
@@ -428,7 +432,7 @@ class HostupClient(object):
                     error.hint = "HostUp may have done the work before redirecting; running the task again is safe"
             raise error
 
-    def _send(self, method, url_path, query, body):
+    def _send(self, method, url_path, query, body, headers):
         """One attempt, bounded end to end by ``timeout`` (connect, send, headers and body together).
 
         requests' own timeout applies per socket read, so a server that trickles bytes would hold the
@@ -436,8 +440,10 @@ class HostupClient(object):
         """
         answer = _Answer()
         self.requests_sent += 1
-        kwargs = dict(params=query, data=None if body is None else json.dumps(body),
-                      headers={"Content-Type": "application/json"} if body is not None else None,
+        headers = dict(headers)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        kwargs = dict(params=query, data=None if body is None else json.dumps(body), headers=headers or None,
                       timeout=self.timeout, allow_redirects=False, stream=True)
 
         def attempt():
@@ -509,8 +515,8 @@ class HostupClient(object):
         self.say("%s; waiting %.0f s" % (why, delay))
         self.sleep(delay)
 
-    def get(self, path, query=None, scope=None, explain=None):
-        return self.request("GET", path, query=query, scope=scope, explain=explain).data
+    def get(self, path, query=None, scope=None, explain=None, key_header=None):
+        return self.request("GET", path, query=query, scope=scope, explain=explain, key_header=key_header).data
 
     def paginate(self, path, query=None, scope=None, page_size=100, explain=None, required=("id",)):
         """Yield every item (a dict holding each of ``required``) of a cursor-paginated list, to the end.

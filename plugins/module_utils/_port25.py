@@ -30,6 +30,7 @@ from ansible_collections.hostup.cloud.plugins.module_utils._vps import get_vps, 
 
 PORT25_PATH = "/api/v2/support/port25-requests"
 LEGACY_PORT25_PATH = "/api/port25/requests"
+LEGACY_KEY_HEADER = "X-API-Key"
 REQUIREMENTS_NOT_MET_CODE = "port25_requirements_not_met"
 REQUIREMENTS_HINT = ("HostUp accepts port 25 requests only from accounts verified with BankID, or for a VPS "
                      "prepaid annually or longer. Verify the account with BankID or change the VPS billing cycle, "
@@ -123,13 +124,13 @@ class Port25Account(object):
 def read_port25_account(client):
     """The port 25 requests and whitelist of the account, with ONE GET of the legacy endpoint.
 
-    The client sends its usual ``Authorization: Bearer`` header, which the legacy pages also accept
-    alongside their ``X-API-Key`` examples. A refusal (401, 403), a missing route (404, 405, 410), any
+    The key goes as the legacy pages' examples send it (``X-API-Key``) and as the v2 API wants it
+    (``Authorization: Bearer``), to ``api_url`` only. A refusal (401, 403), a missing route (404, 405, 410), any
     other failure that survived the client's retries, or an answer of unknown shape makes the state
     unknown (``problem`` says why) instead of failing.
     """
     try:
-        answer = client.get(LEGACY_PORT25_PATH)
+        answer = client.get(LEGACY_PORT25_PATH, key_header=LEGACY_KEY_HEADER)
     except HostupApiError as exc:
         return Port25Account(problem=_describe_failure(exc))
     body = answer.get("data") if isinstance(answer, dict) and isinstance(answer.get("data"), dict) else answer

@@ -31,7 +31,7 @@ from ansible_collections.hostup.cloud.plugins.module_utils._client import (
     validate_api_url,
 )
 from ansible_collections.hostup.cloud.plugins.module_utils._connection import connect
-from ansible_collections.hostup.cloud.plugins.module_utils._port25 import explain_port25_error
+from ansible_collections.hostup.cloud.plugins.module_utils._port25 import explain_port25_error, read_port25_account
 from ansible_collections.hostup.cloud.plugins.module_utils._tickets import ticket_path_id
 from ansible_collections.hostup.cloud.plugins.module_utils._vps import vps_path_id
 from ansible_collections.hostup.cloud.plugins.module_utils._version import COLLECTION_VERSION
@@ -162,6 +162,17 @@ def header_recorder():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_legacy_port25_read_sends_the_key_as_x_api_key_too_and_only_there(header_recorder):
+    params = {"api_key": " %s " % DEMO_KEY, "api_url": "http://127.0.0.1:%d" % header_recorder.server_address[1],
+              "api_timeout": 5, "api_retries": 0, "validate_certs": True}
+    with connect(params, environ={}) as api:
+        read_port25_account(api)
+        api.get(VPS_LIST)
+    legacy, v2 = header_recorder.seen
+    assert legacy["X-API-Key"] == DEMO_KEY and legacy["Authorization"] == "Bearer " + DEMO_KEY
+    assert "X-API-Key" not in v2
 
 
 def test_module_clients_send_the_collection_user_agent_and_the_bearer_key(header_recorder):
