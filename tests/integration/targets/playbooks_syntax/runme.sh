@@ -43,11 +43,35 @@ grep -qE '^localhost +: ok=2 +changed=1 +unreachable=0 +failed=0 ' "${out}"
 sim_check '[t["status"] for t in state["tickets"]] == ["closed", "closed", "answered"]'
 sim_check '[r["path"] for r in log if r["method"] != "GET"] == ["/api/v2/support/tickets/149943/actions/close"]'
 
-# port25_unblock.yml in check mode with the demo inventory: three requests predicted, none filed.
+# port25_unblock.yml in check mode with the demo inventory: the role reads the account's port 25 state
+# once, skips the request task and says in its summary that three requests would be filed; it sends
+# nothing else, so no host changes.
+hostup_sim_admin DELETE /_sim/log >/dev/null
 ansible-playbook "$@" --check -i "${playbooks}/inventory/demo_simulator.yml" "${playbooks}/port25_unblock.yml" |
     tee "${out}"
+grep -qF '"msg": "port25 (check mode): would file a port 25 request for 3 (mail-01, mail-02.example.net, mail-03), already pending 0, unblocked 0, failed 0"' "${out}"
+for host in mail-01 mail-02.example.net mail-03; do
+    grep -qE "^${host} +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0 " "${out}"
+done
+sim_check '[(r["method"], r["path"], r["status"]) for r in log] == [("GET", "/api/port25/requests", 200)]'
+sim_check 'state["port25_requests"] == []'
+
+# For real, the three requests the check predicted are filed, one POST each ...
+hostup_sim_admin DELETE /_sim/log >/dev/null
+ansible-playbook "$@" -i "${playbooks}/inventory/demo_simulator.yml" "${playbooks}/port25_unblock.yml" | tee "${out}"
+grep -qF '"msg": "port25: filed 3, already pending 0, unblocked 0, rejected 0, failed 0"' "${out}"
 for host in mail-01 mail-02.example.net mail-03; do
     grep -qE "^${host} +: ok=[0-9]+ +changed=1 +unreachable=0 +failed=0 " "${out}"
 done
-sim_check '[r for r in log if r["path"] == "/api/v2/support/port25-requests"] == []'
-sim_check 'state["port25_requests"] == []'
+sim_check '[r["status"] for r in log if r["method"] == "POST"] == [201, 201, 201]'
+sim_check 'sorted(p["vpsId"] for p in state["port25_requests"]) == ["vps_01hmail000000000000000000%d" % n for n in (1, 2, 3)]'
+
+# ... and a second run files nothing new: no host changes, and HostUp still holds one request per VPS.
+hostup_sim_admin DELETE /_sim/log >/dev/null
+ansible-playbook "$@" -i "${playbooks}/inventory/demo_simulator.yml" "${playbooks}/port25_unblock.yml" | tee "${out}"
+grep -qF '"msg": "port25: filed 0, already pending 3, unblocked 0, rejected 0, failed 0"' "${out}"
+for host in mail-01 mail-02.example.net mail-03; do
+    grep -qE "^${host} +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0 " "${out}"
+done
+sim_check '201 not in [r["status"] for r in log]'
+sim_check 'len(state["port25_requests"]) == 3'
