@@ -75,6 +75,9 @@ class HostupAction(ActionBase):
             result.update(self.run_interface(no_log_values, task_vars or {}))
         except Exception as exc:  # pylint: disable=broad-exception-caught  # never `Task failed: '<text>'`
             result.update(failed=True, msg=bug_message(self.INTERFACE.name, exc))
+            # Should it fail before validation, the key as given is still masked.
+            no_log_values.update(value for name, value in self._task.args.items()
+                                 if name in ("api_key", "api_token") and isinstance(value, str) and value.strip())
         return remove_values(result, no_log_values) if no_log_values else result
 
     def run_interface(self, no_log_values, task_vars):

@@ -121,3 +121,26 @@ def test_a_vps_not_ready_wait_is_one_line_at_v(sim, tmp_path):
     assert status == 0, output
     assert output.count("VPS %s not ready: retrying in 1 s, 30 s left of wait_timeout" % MAIL01) == 1, output
     assert [entry["status"] for entry in sim.log()] == [409, 201]
+
+
+@pytest.mark.parametrize("with_actions", [True, False])
+def test_a_bug_is_one_line_naming_the_module_and_asking_for_a_report(sim, tmp_path, with_actions):
+    root = without_actions(tmp_path)
+    collection = os.path.join(root, "ansible_collections", "hostup", "cloud")
+    if with_actions:
+        shutil.copytree(os.path.join(COLLECTION, "plugins", "action"), os.path.join(collection, "plugins", "action"))
+    module = os.path.join(collection, "plugins", "modules", "hostup_vps_info.py")
+    with open(module, encoding="utf-8") as handle:
+        text = handle.read()
+    # A bug planted in a copy: the work function reads a key that is not there.
+    planted = text.replace('    return vps_info(client, ', '    params["no_such_option"]\n    return vps_info(client, ')
+    assert planted != text
+    with open(module, "w", encoding="utf-8") as handle:
+        handle.write(planted)
+    task = {"hostup.cloud.hostup_vps_info": {"api_key": DEMO_KEY, "api_url": sim.url}}
+    status, output = run([cli("ansible-playbook"), "-i", "localhost,", "-c", "local", playbook(tmp_path, sim, task)],
+                         collections_root=root)
+    assert status != 0
+    assert "hostup.cloud.hostup_vps_info failed unexpectedly (KeyError: 'no_such_option')" in output, output
+    assert "please report it at https://" in output
+    assert "Task failed: '" not in output and "Traceback" not in output and DEMO_KEY not in output, output
