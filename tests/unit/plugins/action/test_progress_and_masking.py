@@ -144,3 +144,23 @@ def test_a_bug_is_one_line_naming_the_module_and_asking_for_a_report(sim, tmp_pa
     assert "hostup.cloud.hostup_vps_info failed unexpectedly (KeyError: 'no_such_option')" in output, output
     assert "please report it at https://" in output
     assert "Task failed: '" not in output and "Traceback" not in output and DEMO_KEY not in output, output
+
+
+def test_a_bug_in_the_inventory_is_one_line_too(sim, tmp_path):
+    root = without_actions(tmp_path)
+    plugin = os.path.join(root, "ansible_collections", "hostup", "cloud", "plugins", "inventory", "vps.py")
+    with open(plugin, encoding="utf-8") as handle:
+        text = handle.read()
+    planted = text.replace("    def _matching(self, everything):\n",
+                           "    def _matching(self, everything):\n        everything[0]['no_such_field']\n")
+    assert planted != text
+    with open(plugin, "w", encoding="utf-8") as handle:
+        handle.write(planted)
+    source = tmp_path / "inventory.hostup.yml"
+    source.write_text("plugin: hostup.cloud.vps\napi_url: %s\n" % sim.url)
+    status, output = run([cli("ansible-inventory"), "-i", str(source), "--list"], collections_root=root,
+                         HOSTUP_API_KEY=DEMO_KEY, ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
+    assert status != 0
+    assert "hostup.cloud.vps failed unexpectedly (KeyError: 'no_such_field')" in output, output
+    assert "please report it at https://" in output
+    assert "Traceback" not in output and DEMO_KEY not in output, output
