@@ -9,8 +9,9 @@
 #   4. an inventory "Sourced from a Project" -> inventory/inventory.hostup.yml (hostup.cloud.vps)
 #   5. a job template                   -> env/extravars and env/cmdline (Skip Tags: postfix)
 # Then the job's artifacts must show a successful run over the hosts the inventory plugin found, the simulator
-# one port 25 request per host, and no job event or output the API key (only the two records of the job's
-# environment hold it: ansible-runner's, and the facts of these hosts, which are this machine).
+# one read of the port 25 state and one port 25 request per host, and no job event or output the API key
+# (only the two records of the job's environment hold it: ansible-runner's, and the facts of these hosts,
+# which are this machine).
 set -euxo pipefail
 
 # shellcheck source=../setup_hostup_simulator/simulator.sh
@@ -136,6 +137,10 @@ filed = {e["event_data"]["host"]: e["event_data"]["res"] for e in events
          if e["event"] == "runner_on_ok" and e["event_data"].get("task_action") == "hostup.cloud.hostup_port25_request"}
 assert {host: res["port25_request"]["vps_id"] for host, res in filed.items()} == vps, filed
 assert all(res["changed"] for res in filed.values()), filed
+# The role's one summary line for the play, in the job's events as AWX shows them.
+summaries = [e["event_data"]["res"].get("msg") for e in events
+             if e["event"] == "runner_on_ok" and e["event_data"].get("task", "").startswith("Report the port 25 state")]
+assert summaries == ["port25: filed 3, already pending 0, unblocked 0, rejected 0, failed 0"], summaries
 # The role ran from the collection the project installed, not from anywhere else.
 role_paths = {e["event_data"]["task_path"] for e in events
               if e["event"] == "playbook_on_task_start" and "port25_unblock" in e["event_data"].get("task_path", "")}
@@ -144,8 +149,12 @@ assert role_paths and all(path.startswith(installed + "/roles/port25_unblock/") 
 started = [e["event_data"]["task"] for e in events if e["event"] == "playbook_on_task_start"]
 assert not [task for task in started if "ostfix" in task], started
 
-# The simulator: the inventory's one list, then one POST per host for its own VPS, all filed.
-assert [(r["method"], r["path"]) for r in log if r["method"] != "POST"] == [("GET", "/api/v2/vps")], log
+# The simulator: the inventory's one list, the role's one read of the account's port 25 state for the play,
+# then one POST per host for its own VPS, all filed; every request made with the credential's key.
+assert [(r["method"], r["path"]) for r in log if r["method"] != "POST"] == [
+    ("GET", "/api/v2/vps"), ("GET", "/api/port25/requests")], log
+assert [(r["method"], r["path"]) for r in log[:2]] == [("GET", "/api/v2/vps"), ("GET", "/api/port25/requests")], log
+assert {r["key_name"] for r in log} == {"awx"}, log
 posts = [r for r in log if r["method"] == "POST"]
 assert all(r["path"] == "/api/v2/support/port25-requests" and r["status"] == 201 for r in posts), posts
 assert sorted(r["body"]["vpsId"] for r in posts) == sorted(vps.values()), posts
