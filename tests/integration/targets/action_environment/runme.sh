@@ -14,4 +14,5 @@ unset HOSTUP_API_KEY HOSTUP_API_URL HTTP_PROXY HTTPS_PROXY http_proxy https_prox
 dead_proxy_port=$("${HOSTUP_SIM_PYTHON}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 
 ansible-playbook -i inventory -e "hostup_sim_url=${HOSTUP_SIM_URL}" \
-    -e "dead_proxy=http://127.0.0.1:${dead_proxy_port}" environment.yml "$@"
+    -e "dead_proxy=http://127.0.0.1:${dead_proxy_port}" -e "closed_https_url=https://127.0.0.1:${dead_proxy_port}" \
+    environment.yml "$@"
