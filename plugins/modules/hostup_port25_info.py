@@ -25,8 +25,8 @@ description:
   - The P(hostup.cloud.port25_unblock#role) role reads the state of a whole play with this module, once.
   - With O(vps_id) or O(vps_name) the VPS is read first (scope C(read:vm)) for its primary IP address; with
     O(ip_address) or O(ip_addresses) nothing but the port 25 read is sent. The scope the legacy endpoint needs is
-    not documented; the key is sent in the C(Authorization) header as a bearer token, as for every call of the
-    collection (the legacy examples show an C(X-API-Key) header instead).
+    not documented; the key is sent as the legacy examples show it (C(X-API-Key) header) and as a bearer token
+    (C(Authorization) header), to O(api_url) only.
 author:
   - hostup.cloud maintainers (@hostup-cloud)
 extends_documentation_fragment:
