@@ -9,7 +9,7 @@ from __future__ import annotations
 class ModuleDocFragment(object):
     # The connection options shared by every hostup.cloud module and the inventory plugin (one source,
     # checked by sanity); the inventory adds only its environment variables.
-    CONNECTION = r"""
+    DOCUMENTATION = r"""
 options:
   api_key:
     description:
@@ -58,16 +58,4 @@ options:
         warns once that the certificate is not checked.
     type: bool
     default: true
-"""
-
-    # What every module adds: where the calls run.
-    DOCUMENTATION = CONNECTION + r"""
-requirements:
-  - requests (on the controller)
-notes:
-  - The API calls run on the controller, inside the Ansible worker, whatever host the task targets;
-    the task's C(environment) keyword still supplies E(HOSTUP_API_KEY), E(HOSTUP_API_URL) and proxy variables
-    (E(HTTPS_PROXY), E(ALL_PROXY), E(NO_PROXY)) and E(REQUESTS_CA_BUNDLE) for that task only.
-  - Without action plugins (for example when the module file is run directly) the module behaves the same
-    as a module process; the collection's tests compare both ways on every supported ansible-core release.
 """

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment(object):
-    # What each attribute means; every module states its own support level.
+    # What each attribute means (every module states its own support level), and where the calls run.
     DOCUMENTATION = r"""
 attributes:
   check_mode:
@@ -31,6 +31,15 @@ attributes:
     support: full
     membership:
       - hostup.cloud.all
+requirements:
+  - requests (on the controller)
+notes:
+  - The API calls run on the controller, inside the Ansible worker, whatever host the task targets;
+    the task's C(environment) keyword still supplies E(HOSTUP_API_KEY), E(HOSTUP_API_URL) and proxy variables
+    (E(HTTPS_PROXY), E(ALL_PROXY), E(NO_PROXY)) and E(REQUESTS_CA_BUNDLE) for that task only.
+  - Run as a module process instead (without the collection's action plugins), a module gives the same
+    results, warnings and failures; the collection's tests compare both ways on every supported ansible-core
+    release.
 """
 
     # An info module: it only reads, so check mode changes nothing about what it does.

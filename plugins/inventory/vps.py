@@ -32,7 +32,7 @@ author:
 requirements:
   - requests (on the controller)
 extends_documentation_fragment:
-  - hostup.cloud.api.connection
+  - hostup.cloud.api
   - constructed
   - inventory_cache
 options:
@@ -42,7 +42,7 @@ options:
     type: str
     required: true
     choices: [hostup.cloud.vps]
-  # The connection options are the modules' (the hostup.cloud.api.connection fragment); the inventory
+  # The connection options are the modules' (the hostup.cloud.api fragment); the inventory
   # adds where each can come from in the environment.
   api_key:
     env:

@@ -164,3 +164,16 @@ def test_a_bug_in_the_inventory_is_one_line_too(sim, tmp_path):
     assert "hostup.cloud.vps failed unexpectedly (KeyError: 'no_such_field')" in output, output
     assert "please report it at https://" in output
     assert "Traceback" not in output and DEMO_KEY not in output, output
+
+
+def test_a_playbook_with_validate_certs_false_prints_no_stray_stderr(tls_server, tmp_path):
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - hostup.cloud.hostup_vps_info: {api_key: %s, api_url: '%s', validate_certs: false}\n"
+        % (DEMO_KEY, tls_server))
+    status, output = run([cli("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)])
+    assert status == 0, output
+    assert "errantly sent data directly to stderr" not in output and "InsecureRequestWarning" not in output
+    assert output.count("TLS certificate of %s is not checked" % tls_server) == 1, output
+    assert DEMO_KEY not in output

@@ -6,23 +6,16 @@
 """What a hostile server, a broken proxy or a careless user can do, and the one clear line each must give.
 
 Every case runs against the simulator (or a small server of its own where the simulator cannot
-play the part: a TLS endpoint), through the client the modules use, and reads the simulator's log
+play the part: a TLS endpoint, ``tls_server`` in conftest.py), through the client the modules use, and reads the simulator's log
 to show what was and was not sent.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import socket
-import ssl
-import subprocess
-import sys
-import threading
 import time
 import warnings
-from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -43,7 +36,6 @@ OPEN_TICKET = "tkt_01hticket00000000000000001"
 PORT25 = "/api/v2/support/port25-requests"
 VPS_LIST = "/api/v2/vps"
 REASON = "Transactional mail for example.com"
-COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[".."] * 7))
 
 
 def params(url, **overrides):
@@ -213,53 +205,6 @@ def test_server_text_cannot_fake_ansible_output(sim):
 
 # -- validate_certs: false ----------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def tls_server(tmp_path_factory):
-    """A loopback HTTPS server with a self-signed certificate that answers every GET with an empty VPS list."""
-    crypto = pytest.importorskip("cryptography")  # ansible-core requires it, so it is always there
-    del crypto
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hostup-test")])
-    now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))
-    folder = tmp_path_factory.mktemp("tls")
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # pylint: disable=invalid-name
-            body = b'{"data": [], "nextCursor": null}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(str(cert_file), str(key_file))
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield "https://127.0.0.1:%d" % server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_unchecked_certificates_give_one_warning_and_no_urllib3_noise(tls_server):
     said = []
     with warnings.catch_warnings(record=True) as caught:
@@ -269,25 +214,6 @@ def test_unchecked_certificates_give_one_warning_and_no_urllib3_noise(tls_server
             assert list_vps(api) == []
     assert len(said) == 1 and "not checked" in said[0], said
     assert [str(w.message) for w in caught if "Unverified HTTPS" in str(w.message)] == []
-
-
-def test_a_playbook_with_validate_certs_false_prints_no_stray_stderr(tls_server, tmp_path):
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-        "    - hostup.cloud.hostup_vps_info: {api_key: %s, api_url: '%s', validate_certs: false}\n"
-        % (DEMO_KEY, tls_server))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT, ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-    env.pop("HOSTUP_API_KEY", None)
-    playbook_cli = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    completed = subprocess.run([playbook_cli, "-i", "localhost,", "-c", "local", str(playbook)],
-                               capture_output=True, text=True, env=env, timeout=120, check=False)
-    output = completed.stdout + completed.stderr
-    assert completed.returncode == 0, output
-    assert "errantly sent data directly to stderr" not in output and "InsecureRequestWarning" not in output
-    assert output.count("TLS certificate of %s is not checked" % tls_server) == 1, output
-    assert DEMO_KEY not in output
 
 
 def free_port():
