@@ -233,14 +233,6 @@ def validate_api_url(api_url):
     return api_url.strip().rstrip("/")
 
 
-def is_loopback_url(url):
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return False
-    return bool(host) and _is_loopback(host)
-
-
 def _is_loopback(host):
     if host.lower() == "localhost":
         return True
@@ -466,8 +458,10 @@ class HostupClient(object):
         worker.start()
         worker.join(self.timeout + DEADLINE_GRACE)
         if worker.is_alive():
-            answer.response = None
-            answer.exception = _DeadlineExceeded()
+            # The abandoned thread may still write to ``answer``: hand back a fresh one.
+            late = _Answer()
+            late.exception = _DeadlineExceeded()
+            return late
         return answer
 
     def _wait_for_rate_gate(self, method, path, attempt):

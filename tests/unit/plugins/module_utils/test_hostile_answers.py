@@ -144,6 +144,15 @@ def test_api_timeout_bounds_an_attempt_end_to_end(sim, trickle):
     assert elapsed < 3.0, elapsed
 
 
+def test_an_answer_larger_than_the_limit_is_refused(sim):
+    sim.fault(method="GET", path=VPS_LIST, status=200, content_type="application/json",
+              body='{"data": [], "padding": "%s"}' % ("x" * (10 * 1024 * 1024)))
+    with connect(params(sim.url), environ={}) as api:
+        with pytest.raises(HostupApiError) as caught:
+            list_vps(api)
+    assert "larger than 10485760 bytes" in str(caught.value)
+
+
 def test_pagination_that_never_ends_is_cut_off(sim):
     sim.fault(method="GET", path=VPS_LIST, list="endless", persist=True)
     with connect(params(sim.url), environ={}) as api:
