@@ -75,7 +75,7 @@ def sent_api_key(params):
     return key.strip() if isinstance(key, str) and key.strip() else None
 
 
-def connect(params, environ=None, warn=None, sleep=None, clock=None):
+def connect(params, environ=None, warn=None):
     """Build the HostupClient for ``params`` (the connection options) in the environment ``environ``.
 
     ``warn`` receives the one warning about unchecked certificates when ``validate_certs`` is false
@@ -92,8 +92,7 @@ def connect(params, environ=None, warn=None, sleep=None, clock=None):
         user_agent=USER_AGENT,
         proxies=proxies_for(environ, api_url),
         ca_bundle=ca_bundle_from(environ),
-        rate_gate=RateGate.for_key(api_url, params.get("api_key") or ""),
-        **dict((name, value) for name, value in (("sleep", sleep), ("clock", clock)) if value is not None)
+        rate_gate=RateGate.for_key(api_url, sent_api_key(params) or ""),
     )
     if not params.get("validate_certs", True):
         warnings.filterwarnings("ignore", message="Unverified HTTPS request")
